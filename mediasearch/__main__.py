@@ -1,0 +1,28 @@
+"""Entry point: `mediasearch` alone opens the app; `mediasearch COMMAND ...` runs the CLI."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from mediasearch.cli import VERBS
+from mediasearch.cli import main as cli_main
+
+CLI_ONLY_FLAGS = {"-h", "--help", "--version"}
+
+
+def wants_gui(argv: Sequence[str]) -> bool:
+    return not any(arg in VERBS or arg in CLI_ONLY_FLAGS for arg in argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if wants_gui(args):
+        from mediasearch.app import run_app  # Qt is imported only when the app is wanted
+
+        return run_app(args)
+    return cli_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Qt-free core: catalog, decoding, encoder, index, indexer, watcher, search."""

@@ -1,0 +1,368 @@
+"""Bring the catalog and index up to date with the disk: scan, diff, decode, encode, commit."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mediasearch.core.catalog import (
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_PENDING,
+    Catalog,
+    FileRecord,
+    NewFile,
+)
+from mediasearch.core.fingerprint import content_hash
+from mediasearch.core.media.errors import MediaError
+from mediasearch.core.media.images import ImageInfo, decode_image
+from mediasearch.core.scanner import ScannedFile, scan_root
+
+if TYPE_CHECKING:
+    import torch
+
+    from mediasearch.core.encoder import Encoder
+    from mediasearch.core.index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 32  # images per forward pass on the CPU; large enough to amortise overhead
+GPU_BATCH_SIZE = 128
+# Batches decoded ahead of the model: enough to hide decode jitter, few enough that the
+# pending tensors (batch x 3 x 224 x 224 floats, ~19 MB per CPU batch) stay small.
+LOOKAHEAD_BATCHES = 3
+INDEX_SAVE_INTERVAL_S = 60.0  # a crash costs at most a catch-up from the catalog anyway
+
+PHASE_SCANNING = "scanning"
+PHASE_ENCODING = "encoding"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of a running index job, for progress bars."""
+
+    phase: str
+    done: int
+    total: int
+    rate: float = 0.0  # files per second
+    eta_s: float | None = None
+    current: str = ""
+
+
+ProgressCallback = Callable[[Progress], None]
+# Opens the vector index of the current model: with True, loading the model if need be to
+# learn its dimension; with False, only if the model was seen before (else None).
+IndexOpener = Callable[[bool], "tuple[int, VectorIndex] | None"]
+
+
+@dataclass
+class IndexSummary:
+    """What one index run did."""
+
+    indexed: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    removed: int = 0
+    duplicates: int = 0  # byte-identical copies that reused an embedding
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    cancelled: bool = False
+    elapsed_s: float = 0.0
+
+
+@dataclass
+class _Diff:
+    new: list[ScannedFile] = field(default_factory=list)
+    changed: list[tuple[FileRecord, ScannedFile]] = field(default_factory=list)
+    vanished: list[FileRecord] = field(default_factory=list)
+    unchanged: int = 0
+
+
+@dataclass
+class _Decoded:
+    record: FileRecord
+    pixels: torch.Tensor | None = None
+    info: ImageInfo | None = None
+    error: str | None = None
+
+
+class Indexer:
+    """Runs index jobs against one catalog; the caller owns threads and cancellation."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        encoder: Encoder,
+        open_index: IndexOpener,
+        *,
+        excluded: Sequence[str] = (),
+        decode_workers: int | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.encoder = encoder
+        self.open_index = open_index
+        self.excluded = list(excluded)
+        self.decode_workers = decode_workers or min(8, max(2, os.cpu_count() or 2))
+
+    def run(
+        self,
+        roots: Iterable[str] | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexSummary:
+        """Index the given roots (registering new ones), or every known root by default."""
+        started = time.monotonic()
+        cancel = cancel or threading.Event()
+        summary = IndexSummary()
+        root_ids = (
+            [self.catalog.add_root(r) for r in roots]
+            if roots is not None
+            else list(self.catalog.roots())
+        )
+        all_roots = self.catalog.roots()
+        for root_id in root_ids:
+            if cancel.is_set():
+                break
+            self._sync_root(root_id, all_roots[root_id], summary, progress, cancel)
+        if not cancel.is_set():
+            self._encode_pending(summary, progress, cancel)
+        summary.cancelled = cancel.is_set()
+        opened = self.open_index(False)
+        if opened is not None and opened[1].dirty:
+            opened[1].save(self.catalog.change_seq())
+        summary.elapsed_s = time.monotonic() - started
+        return summary
+
+    # -- scan and diff ---------------------------------------------------------------------
+
+    def _sync_root(
+        self,
+        root_id: int,
+        root: str,
+        summary: IndexSummary,
+        progress: ProgressCallback | None,
+        cancel: threading.Event,
+    ) -> None:
+        def report(count: int) -> None:
+            if progress is not None:
+                progress(Progress(PHASE_SCANNING, count, 0, current=root))
+
+        if not os.path.isdir(root):
+            # An unplugged drive must not wipe its catalog: keep everything, report it.
+            summary.skipped.append((root, "folder not found (unplugged drive?); kept as is"))
+            return
+        scanned = scan_root(root, excluded=self.excluded, cancel=cancel, on_progress=report)
+        if cancel.is_set():
+            return
+        diff = self._diff(self.catalog.files_in_root(root_id), scanned)
+        summary.unchanged += diff.unchanged
+        self._apply(root_id, diff, summary)
+
+    @staticmethod
+    def _diff(known: dict[str, FileRecord], scanned: dict[str, ScannedFile]) -> _Diff:
+        diff = _Diff()
+        for path, found in scanned.items():
+            record = known.get(path)
+            if record is None:
+                diff.new.append(found)
+            elif record.size != found.size or record.mtime_ns != found.mtime_ns:
+                diff.changed.append((record, found))
+            else:
+                diff.unchanged += 1
+        diff.vanished = [record for path, record in known.items() if path not in scanned]
+        return diff
+
+    def _apply(self, root_id: int, diff: _Diff, summary: IndexSummary) -> None:
+        vanished_by_hash: dict[tuple[str | None, int], list[FileRecord]] = {}
+        for record in diff.vanished:
+            vanished_by_hash.setdefault((record.content_hash, record.size), []).append(record)
+
+        fresh: list[NewFile] = []
+        unreadable: list[tuple[NewFile, str]] = []
+        for found in diff.new:
+            try:
+                digest = content_hash(found.path)
+            except OSError as error:
+                unreadable.append(
+                    (
+                        NewFile(found.path, root_id, found.kind, found.size, found.mtime_ns, None),
+                        _os_reason(error),
+                    )
+                )
+                continue
+            twins = vanished_by_hash.get((digest, found.size))
+            if twins:
+                # Same bytes under a new name: a move or rename keeps id and embedding.
+                self.catalog.move_file(twins.pop().id, found.path, root_id, found.mtime_ns)
+                summary.moved += 1
+            else:
+                fresh.append(
+                    NewFile(found.path, root_id, found.kind, found.size, found.mtime_ns, digest)
+                )
+        for record, found in diff.changed:
+            self._apply_change(record, found, summary)
+
+        gone = [r.id for twins in vanished_by_hash.values() for r in twins]
+        if gone:
+            self.catalog.delete_files(gone)
+            self._drop_from_index(gone)
+            summary.removed += len(gone)
+        for file_id, new in zip(self.catalog.insert_files(fresh), fresh, strict=True):
+            self._reuse_twin_embedding(file_id, new, summary)
+        files = [new for new, _ in unreadable]
+        for file_id, (new, reason) in zip(
+            self.catalog.insert_files(files), unreadable, strict=True
+        ):
+            self.catalog.mark_error(file_id, reason)
+            summary.skipped.append((new.path, reason))
+
+    def _apply_change(self, record: FileRecord, found: ScannedFile, summary: IndexSummary) -> None:
+        try:
+            digest = content_hash(found.path)
+        except OSError as error:
+            self.catalog.mark_error(record.id, _os_reason(error))
+            summary.skipped.append((found.path, _os_reason(error)))
+            self._drop_from_index([record.id])
+            return
+        if digest == record.content_hash and found.size == record.size:
+            self.catalog.touch_file(record.id, found.mtime_ns)  # touched, not edited
+            summary.unchanged += 1
+            return
+        self.catalog.mark_changed(record.id, found.size, found.mtime_ns, digest)
+        self._drop_from_index([record.id])
+
+    def _drop_from_index(self, ids: list[int]) -> None:
+        opened = self.open_index(False)
+        if opened is not None:
+            opened[1].remove(ids)
+
+    def _reuse_twin_embedding(self, file_id: int, new: NewFile, summary: IndexSummary) -> None:
+        if new.content_hash is None:
+            return
+        for twin in self.catalog.files_with_hash(new.content_hash):
+            if twin.id != file_id and twin.status == STATUS_OK and twin.size == new.size:
+                if self.catalog.copy_embeddings(twin.id, file_id):
+                    opened = self.open_index(False)
+                    if opened is not None:
+                        vector = self.catalog.embedding(file_id, opened[0])
+                        if vector is not None:
+                            opened[1].add([file_id], vector)
+                    summary.duplicates += 1
+                return
+
+    # -- decode and encode -----------------------------------------------------------------
+
+    def _encode_pending(
+        self, summary: IndexSummary, progress: ProgressCallback | None, cancel: threading.Event
+    ) -> None:
+        opened = self.open_index(False)
+        if opened is not None:
+            # Files that are fine but lack a vector from this model (a model switch).
+            self.catalog.mark_pending(self.catalog.ids_missing_embedding(opened[0]))
+        pending = self.catalog.files_with_status(STATUS_PENDING)
+        if not pending:
+            return
+        model_id, index = self.open_index(True) or (0, None)
+        assert index is not None
+        batch_size = GPU_BATCH_SIZE if self.encoder.device.startswith("cuda") else BATCH_SIZE
+        meter = _RateMeter(len(pending))
+        min_side = self.encoder.image_size
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
+            in_flight: deque[Future[_Decoded]] = deque()
+            queue = iter(pending)
+            window = batch_size * (LOOKAHEAD_BATCHES + 1)
+            for record in queue:
+                in_flight.append(pool.submit(self._decode, record, min_side))
+                if len(in_flight) >= window:
+                    break
+            while in_flight and not cancel.is_set():
+                batch = [
+                    in_flight.popleft().result() for _ in range(min(batch_size, len(in_flight)))
+                ]
+                for record in queue:
+                    in_flight.append(pool.submit(self._decode, record, min_side))
+                    if len(in_flight) >= window:
+                        break
+                self._commit_batch(model_id, index, batch, summary)
+                meter.advance(len(batch))
+                if progress is not None:
+                    progress(meter.snapshot(batch[-1].record.path))
+                if index.dirty and meter.since_save() > INDEX_SAVE_INTERVAL_S:
+                    index.save(self.catalog.change_seq())
+                    meter.saved()
+            for future in in_flight:
+                future.cancel()
+
+    def _decode(self, record: FileRecord, min_side: int) -> _Decoded:
+        try:
+            decoded = decode_image(record.path, min_side=min_side)
+            return _Decoded(record, self.encoder.prepare(decoded.image), decoded.info)
+        except MediaError as error:
+            return _Decoded(record, error=str(error))
+        except Exception as error:  # a decoder bug must cost one file, never the whole run
+            log.exception("unexpected failure decoding %s", record.path)
+            return _Decoded(record, error=f"could not decode: {type(error).__name__}: {error}")
+
+    def _commit_batch(
+        self, model_id: int, index: VectorIndex, batch: list[_Decoded], summary: IndexSummary
+    ) -> None:
+        good = [d for d in batch if d.pixels is not None]
+        failed = [(d.record.id, d.error or "unknown error") for d in batch if d.pixels is None]
+        vectors = self.encoder.encode_prepared([d.pixels for d in good if d.pixels is not None])
+        embedded = [
+            (
+                d.record.id,
+                vector,
+                d.info.width if d.info else None,
+                d.info.height if d.info else None,
+                d.info.captured_at if d.info else None,
+            )
+            for d, vector in zip(good, vectors, strict=True)
+        ]
+        self.catalog.store_results(model_id, embedded, failed)
+        index.add([d.record.id for d in good], vectors)
+        summary.indexed += len(good)
+        summary.skipped += [(d.record.path, d.error or "") for d in batch if d.pixels is None]
+
+
+class _RateMeter:
+    """Files per second and time left, smoothed over the whole run."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.started = time.monotonic()
+        self.last_save = self.started
+
+    def advance(self, count: int) -> None:
+        self.done += count
+
+    def snapshot(self, current: str) -> Progress:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate > 0 else None
+        return Progress(PHASE_ENCODING, self.done, self.total, rate, eta, current)
+
+    def since_save(self) -> float:
+        return time.monotonic() - self.last_save
+
+    def saved(self) -> None:
+        self.last_save = time.monotonic()
+
+
+def _os_reason(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "file disappeared before it could be read"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return f"cannot read file: {error.strerror or error}"
+
+
+__all__ = ["STATUS_ERROR", "IndexSummary", "Indexer", "Progress", "ProgressCallback"]
