@@ -111,7 +111,7 @@ def _create_v1(db: sqlite3.Connection) -> None:
         );
         CREATE INDEX embeddings_by_seq ON embeddings(model_id, seq);
         CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        """
+        """,
     )
 
 
@@ -251,6 +251,16 @@ class Catalog:
 
     def files_in_root(self, root_id: int) -> dict[str, FileRecord]:
         rows = self._query("SELECT * FROM files WHERE root_id = ?", (root_id,))
+        return {record.path: record for record in map(self._record, rows)}
+
+    def files_under(self, path: str) -> dict[str, FileRecord]:
+        """The file at `path`, or every file below it when it is (or was) a folder."""
+        exact = encode_path(path)
+        prefix = encode_path(path.rstrip(os.sep) + os.sep)
+        rows = self._query(
+            "SELECT * FROM files WHERE path = ? OR substr(path, 1, ?) = ?",
+            (exact, len(prefix), prefix),
+        )
         return {record.path: record for record in map(self._record, rows)}
 
     def file_by_path(self, path: str) -> FileRecord | None:

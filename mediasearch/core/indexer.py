@@ -23,7 +23,15 @@ from mediasearch.core.catalog import (
 from mediasearch.core.fingerprint import content_hash
 from mediasearch.core.media.errors import MediaError
 from mediasearch.core.media.images import ImageInfo, decode_image
-from mediasearch.core.scanner import ScannedFile, scan_root
+from mediasearch.core.scanner import (
+    ScannedFile,
+    is_excluded,
+    is_hidden_below,
+    normalise_root,
+    root_containing,
+    scan_file,
+    scan_root,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -127,10 +135,75 @@ class Indexer:
             else list(self.catalog.roots())
         )
         all_roots = self.catalog.roots()
+        known: dict[str, FileRecord] = {}
+        scanned: dict[str, ScannedFile] = {}
+        root_of: dict[str, int] = {}
         for root_id in root_ids:
-            if cancel.is_set():
-                break
-            self._sync_root(root_id, all_roots[root_id], summary, progress, cancel)
+            root = all_roots[root_id]
+            if not os.path.isdir(root):
+                # An unplugged drive must not wipe its catalog: keep everything, report it.
+                summary.skipped.append((root, "folder not found (unplugged drive?); kept as is"))
+                continue
+            found = scan_root(
+                root,
+                excluded=self.excluded,
+                cancel=cancel,
+                on_progress=_scan_reporter(progress, root),
+            )
+            known.update(self.catalog.files_in_root(root_id))
+            scanned.update(found)
+            root_of.update(dict.fromkeys(found, root_id))
+        # Diffing all roots together lets a file moved from one root to another keep its vector.
+        return self._update(known, scanned, root_of, summary, started, progress, cancel)
+
+    def apply_changes(
+        self,
+        paths: Iterable[str],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexSummary:
+        """Update only the given paths (files or folders: created, changed, moved or deleted).
+
+        Live watching reports a move as its old and new path; seeing both in one call is
+        what lets the moved file keep its id and embedding.
+        """
+        started = time.monotonic()
+        cancel = cancel or threading.Event()
+        roots = self.catalog.roots()
+        known: dict[str, FileRecord] = {}
+        scanned: dict[str, ScannedFile] = {}
+        root_of: dict[str, int] = {}
+        for path in {normalise_root(p) for p in paths}:
+            root_id = root_containing(path, roots)
+            if root_id is None or is_excluded(path, self.excluded):
+                continue
+            if is_hidden_below(path, roots[root_id]):
+                continue
+            known.update(self.catalog.files_under(path))
+            found = (
+                scan_root(path, excluded=self.excluded, cancel=cancel)
+                if os.path.isdir(path)
+                else scan_file(path)
+            )
+            scanned.update(found)
+            root_of.update(dict.fromkeys(found, root_id))
+        return self._update(known, scanned, root_of, IndexSummary(), started, progress, cancel)
+
+    def _update(
+        self,
+        known: dict[str, FileRecord],
+        scanned: dict[str, ScannedFile],
+        root_of: dict[str, int],
+        summary: IndexSummary,
+        started: float,
+        progress: ProgressCallback | None,
+        cancel: threading.Event,
+    ) -> IndexSummary:
+        if not cancel.is_set():
+            diff = self._diff(known, scanned)
+            summary.unchanged += diff.unchanged
+            self._apply(diff, root_of, summary)
         if not cancel.is_set():
             self._encode_pending(summary, progress, cancel)
         summary.cancelled = cancel.is_set()
@@ -141,29 +214,6 @@ class Indexer:
         return summary
 
     # -- scan and diff ---------------------------------------------------------------------
-
-    def _sync_root(
-        self,
-        root_id: int,
-        root: str,
-        summary: IndexSummary,
-        progress: ProgressCallback | None,
-        cancel: threading.Event,
-    ) -> None:
-        def report(count: int) -> None:
-            if progress is not None:
-                progress(Progress(PHASE_SCANNING, count, 0, current=root))
-
-        if not os.path.isdir(root):
-            # An unplugged drive must not wipe its catalog: keep everything, report it.
-            summary.skipped.append((root, "folder not found (unplugged drive?); kept as is"))
-            return
-        scanned = scan_root(root, excluded=self.excluded, cancel=cancel, on_progress=report)
-        if cancel.is_set():
-            return
-        diff = self._diff(self.catalog.files_in_root(root_id), scanned)
-        summary.unchanged += diff.unchanged
-        self._apply(root_id, diff, summary)
 
     @staticmethod
     def _diff(known: dict[str, FileRecord], scanned: dict[str, ScannedFile]) -> _Diff:
@@ -179,7 +229,7 @@ class Indexer:
         diff.vanished = [record for path, record in known.items() if path not in scanned]
         return diff
 
-    def _apply(self, root_id: int, diff: _Diff, summary: IndexSummary) -> None:
+    def _apply(self, diff: _Diff, root_of: dict[str, int], summary: IndexSummary) -> None:
         vanished_by_hash: dict[tuple[str | None, int], list[FileRecord]] = {}
         for record in diff.vanished:
             vanished_by_hash.setdefault((record.content_hash, record.size), []).append(record)
@@ -192,7 +242,14 @@ class Indexer:
             except OSError as error:
                 unreadable.append(
                     (
-                        NewFile(found.path, root_id, found.kind, found.size, found.mtime_ns, None),
+                        NewFile(
+                            found.path,
+                            root_of[found.path],
+                            found.kind,
+                            found.size,
+                            found.mtime_ns,
+                            None,
+                        ),
                         _os_reason(error),
                     )
                 )
@@ -200,11 +257,20 @@ class Indexer:
             twins = vanished_by_hash.get((digest, found.size))
             if twins:
                 # Same bytes under a new name: a move or rename keeps id and embedding.
-                self.catalog.move_file(twins.pop().id, found.path, root_id, found.mtime_ns)
+                self.catalog.move_file(
+                    twins.pop().id, found.path, root_of[found.path], found.mtime_ns
+                )
                 summary.moved += 1
             else:
                 fresh.append(
-                    NewFile(found.path, root_id, found.kind, found.size, found.mtime_ns, digest)
+                    NewFile(
+                        found.path,
+                        root_of[found.path],
+                        found.kind,
+                        found.size,
+                        found.mtime_ns,
+                        digest,
+                    )
                 )
         for record, found in diff.changed:
             self._apply_change(record, found, summary)
@@ -330,6 +396,13 @@ class Indexer:
         index.add([d.record.id for d in good], vectors)
         summary.indexed += len(good)
         summary.skipped += [(d.record.path, d.error or "") for d in batch if d.pixels is None]
+
+
+def _scan_reporter(progress: ProgressCallback | None, root: str) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    callback = progress
+    return lambda count: callback(Progress(PHASE_SCANNING, count, 0, current=root))
 
 
 class _RateMeter:

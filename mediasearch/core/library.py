@@ -120,6 +120,17 @@ class Library:
         chosen = [normalise_root(r) for r in roots] if roots is not None else None
         return indexer.run(chosen, progress=progress, cancel=cancel)
 
+    def apply_changes(
+        self,
+        paths: Iterable[str],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexSummary:
+        """Update just these paths (created, changed, moved or deleted files or folders)."""
+        indexer = Indexer(self.catalog, self.encoder, self.open_index, excluded=self.excluded)
+        return indexer.apply_changes(paths, progress=progress, cancel=cancel)
+
     def forget(self, root: str) -> int:
         """Drop a root and everything under it from the catalog and index; returns files dropped.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -114,6 +115,40 @@ def _visit(
     except OSError:
         return  # a dangling link, or a file that vanished mid-scan
     found[entry.path] = ScannedFile(entry.path, kind, info.st_size, info.st_mtime_ns)
+
+
+def scan_file(path: str) -> dict[str, ScannedFile]:
+    """The media file at `path` as a one-entry scan result, or nothing if it is not one (any
+    more)."""
+    name = os.path.basename(path)
+    kind = media_kind(name)
+    if kind is None or name.startswith("."):
+        return {}
+    try:
+        info = os.stat(path)
+    except OSError:
+        return {}
+    if not stat.S_ISREG(info.st_mode):
+        return {}
+    return {path: ScannedFile(path, kind, info.st_size, info.st_mtime_ns)}
+
+
+def root_containing(path: str, roots: dict[int, str]) -> int | None:
+    """The id of the innermost root that holds `path`."""
+    best: tuple[int, int] | None = None
+    for root_id, root in roots.items():
+        inside = path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+        if inside and (best is None or len(root) > best[1]):
+            best = (root_id, len(root))
+    return best[0] if best else None
+
+
+def is_hidden_below(path: str, root: str) -> bool:
+    """Whether a folder between `root` and `path` is one a scan would skip."""
+    relative = os.path.relpath(os.path.dirname(path), root)
+    if relative == os.curdir:
+        return False
+    return any(is_skipped_folder(part) for part in relative.split(os.sep))
 
 
 def normalise_root(path: str | os.PathLike[str]) -> str:

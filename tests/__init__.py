@@ -1,0 +1,1 @@
+"""mediasearch's test suite."""

@@ -1,0 +1,127 @@
+"""The SQLite catalog: schema versioning, byte-exact paths, embeddings per model, readers."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mediasearch.core.catalog import (
+    SCHEMA_VERSION,
+    STATUS_OK,
+    STATUS_PENDING,
+    Catalog,
+    CatalogError,
+    NewFile,
+)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    yield catalog
+    catalog.close()
+
+
+def test_new_catalog_is_wal_at_current_schema(catalog: Catalog) -> None:
+    assert catalog.schema_version() == SCHEMA_VERSION
+    mode = sqlite3.connect(catalog.db_path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "c.sqlite3")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(CatalogError, match="newer mediasearch"):
+        Catalog(tmp_path / "c.sqlite3")
+
+
+def test_non_utf8_paths_round_trip(catalog: Catalog) -> None:
+    name = os.fsdecode(b"/photos/caf\xe9-\xff.jpg")
+    root = catalog.add_root("/photos")
+    (file_id,) = catalog.insert_files([NewFile(name, root, "image", 10, 20, "h")])
+    assert catalog.file_by_path(name).id == file_id
+    assert catalog.files_by_id([file_id])[file_id].path == name
+    assert os.fsencode(catalog.files_in_root(root)[name].path) == b"/photos/caf\xe9-\xff.jpg"
+
+
+def test_files_under_a_folder_not_its_namesakes(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    catalog.insert_files(
+        [
+            NewFile(p, root, "image", 1, 1, p)
+            for p in ("/p/a/1.jpg", "/p/a/b/2.jpg", "/p/ab/3.jpg", "/p/a")
+        ]
+    )
+    assert set(catalog.files_under("/p/a")) == {"/p/a/1.jpg", "/p/a/b/2.jpg", "/p/a"}
+
+
+def test_embeddings_are_kept_per_model(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    (file_id,) = catalog.insert_files([NewFile("/p/x.jpg", root, "image", 1, 1, "h")])
+    small = catalog.model_id("small", 4)
+    big = catalog.model_id("big", 8)
+    catalog.store_results(small, [(file_id, np.ones(4, np.float32), 3, 2, 1.5)], [])
+    assert catalog.files_by_id([file_id])[file_id].status == STATUS_OK
+    assert catalog.embedding(file_id, small).shape == (4,)
+    assert catalog.embedding(file_id, big) is None
+    assert catalog.ids_missing_embedding(big) == [file_id]
+    with pytest.raises(CatalogError):
+        catalog.model_id("small", 5)
+
+
+def test_change_forgets_embeddings_and_move_keeps_them(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    a, b = catalog.insert_files([NewFile(f"/p/{n}.jpg", root, "image", 1, 1, n) for n in "ab"])
+    model = catalog.model_id("m", 2)
+    catalog.store_results(
+        model,
+        [(a, np.ones(2, np.float32), 1, 1, None), (b, np.ones(2, np.float32), 1, 1, None)],
+        [],
+    )
+    seq = catalog.change_seq()
+    catalog.move_file(a, "/p/moved.jpg", root, 5)
+    catalog.mark_changed(b, 2, 2, "b2")
+    assert catalog.embedding(a, model) is not None
+    assert catalog.embedding(b, model) is None
+    assert catalog.files_by_id([b])[b].status == STATUS_PENDING
+    assert catalog.change_seq() > seq
+
+
+def test_reader_sees_writer_commits(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    reader = Catalog(catalog.db_path, readonly=True)
+    catalog.insert_files([NewFile("/p/1.jpg", root, "image", 1, 1, "h")])
+    assert reader.status_counts() == {STATUS_PENDING: 1}
+    reader.close()
+
+
+def test_failed_transaction_changes_nothing(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    with pytest.raises(RuntimeError), catalog.transaction() as db:
+        db.execute(
+            "INSERT INTO files(path, root_id, kind, size, mtime_ns, status)"
+            " VALUES (?, ?, 'image', 1, 1, 'pending')",
+            (b"/p/x", root),
+        )
+        raise RuntimeError("boom")
+    assert catalog.status_counts() == {}
+
+
+def test_forgetting_a_root_drops_its_files_and_embeddings(catalog: Catalog) -> None:
+    keep, drop = catalog.add_root("/keep"), catalog.add_root("/drop")
+    ids = catalog.insert_files(
+        [
+            NewFile("/keep/1.jpg", keep, "image", 1, 1, "1"),
+            NewFile("/drop/2.jpg", drop, "image", 1, 1, "2"),
+        ]
+    )
+    model = catalog.model_id("m", 2)
+    catalog.store_results(model, [(i, np.ones(2, np.float32), 1, 1, None) for i in ids], [])
+    assert catalog.remove_root("/drop") == [ids[1]]
+    assert catalog.embedded_ids(model).tolist() == [ids[0]]
+    assert list(catalog.roots().values()) == ["/keep"]
