@@ -359,7 +359,10 @@ class Indexer:
                 self._commit_batch(model_id, index, batch, summary)
                 meter.advance(len(batch))
                 if progress is not None:
+                    # Time spent in the callback (a paused app waits there) is not work time.
+                    waited_from = time.monotonic()
                     progress(meter.snapshot(batch[-1].record.path))
+                    meter.exclude(time.monotonic() - waited_from)
                 if index.dirty and meter.since_save() > INDEX_SAVE_INTERVAL_S:
                     index.save(self.catalog.change_seq())
                     meter.saved()
@@ -422,6 +425,9 @@ class _RateMeter:
         rate = self.done / elapsed
         eta = (self.total - self.done) / rate if rate > 0 else None
         return Progress(PHASE_ENCODING, self.done, self.total, rate, eta, current)
+
+    def exclude(self, seconds: float) -> None:
+        self.started += seconds
 
     def since_save(self) -> float:
         return time.monotonic() - self.last_save

@@ -81,6 +81,10 @@ class Library:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def set_excluded(self, folders: Sequence[str]) -> None:
+        """Folders that scans skip from the next index run on."""
+        self.excluded = [normalise_root(f) for f in folders]
+
     # -- the index -------------------------------------------------------------------------
 
     def open_index(self, load_model: bool = False) -> tuple[int, VectorIndex] | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import socket
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +20,8 @@ DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
 RANDOM_WEIGHTS_TAG = "random"  # same cost as real weights, meaningless results: benchmarks only
 HF_ENDPOINT = "https://huggingface.co"
 DOWNLOAD_TIMEOUT_S = 30.0  # per network operation, so an unreachable server never hangs us
+# Offline machines and blocked networks should hear "unavailable" in seconds, not minutes.
+CONNECT_TIMEOUT_S = 8.0
 CHUNK_BYTES = 1 << 20
 LOCAL_DIR_PREFIX = "local-dir:"
 HF_HUB_PREFIX = "hf-hub:"
@@ -201,6 +205,17 @@ def download_file(
         partial.unlink(missing_ok=True)
 
 
+def _connect_problem(url: str) -> str | None:
+    """Why the server of `url` cannot be reached, found out quickly; None when it can."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=CONNECT_TIMEOUT_S):
+            return None
+    except OSError as error:
+        return f"cannot connect ({error.strerror or error})"
+
+
 def ensure_pretrained_weights(
     spec: ModelSpec,
     cache_dir: Path,
@@ -214,7 +229,16 @@ def ensure_pretrained_weights(
         if (folder / name).is_file():
             return folder / name
     failures: list[str] = []
+    unreachable: set[str] = set()
     for url, sha256 in candidate_urls(spec):
+        host = urllib.parse.urlsplit(url).netloc
+        if host in unreachable:
+            continue
+        problem = _connect_problem(url)
+        if problem is not None:
+            unreachable.add(host)
+            failures.append(f"{host}: {problem}")
+            continue
         target = folder / url.rsplit("/", 1)[-1]
         try:
             download_file(url, target, expected_sha256=sha256, progress=progress, cancel=cancel)

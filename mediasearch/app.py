@@ -1,0 +1,90 @@
+"""The desktop app: wires the core Library to a QApplication and the main window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+from mediasearch.config import APP_NAME, Settings, home_dir
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=APP_NAME, description="Search your photos.")
+    parser.add_argument("--home", help="folder for the catalog and index")
+    parser.add_argument("--model", help="open_clip name:tag, or a local model folder, this run")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="this run")
+    # Qt's own options (-platform, -style, ...) pass through to QApplication.
+    args, _qt_args = parser.parse_known_args(list(argv))
+    return args
+
+
+def run_app(argv: list[str]) -> int:
+    """Open the app window and run until it is closed; returns the exit status."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    # Qt first, the window next and the library after: the window shows before torch loads.
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from mediasearch.ui.controller import Controller, default_library
+    from mediasearch.ui.main_window import MainWindow
+    from mediasearch.ui.style import apply_style
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *_qt_args(argv)])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName(APP_NAME)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName("mediasearch")
+    app.setDesktopFileName(APP_NAME)
+    apply_style(app)
+
+    home = home_dir(args.home)
+    settings = Settings.load(home)
+    if args.model:
+        settings = replace(settings, model=args.model)
+    if args.device:
+        settings = replace(settings, device=args.device)
+    try:
+        library = default_library(home, settings)
+    except Exception as error:  # e.g. a catalog written by a newer version, an unwritable home
+        log.exception("cannot open the library in %s", home)
+        QMessageBox.critical(
+            None,
+            "mediasearch cannot start",
+            f"The library in {home} could not be opened.\n\n{error}",
+        )
+        return 1
+    controller = Controller(library, settings, home)
+    window = MainWindow(controller)
+    window.show()
+    QTimer.singleShot(0, controller.start)
+    app.aboutToQuit.connect(controller.shutdown)
+    code = int(app.exec())
+    controller.shutdown()
+    if not controller.stopped_cleanly:
+        logging.shutdown()
+        os._exit(code)  # a stuck download thread must not turn a normal quit into a crash
+    return code
+
+
+def _qt_args(argv: Sequence[str]) -> list[str]:
+    ours = {"--home", "--model", "--device"}
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in ours:
+            skip = "=" not in arg
+            continue
+        out.append(arg)
+    return out

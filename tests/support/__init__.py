@@ -1,0 +1,1 @@
+"""Helpers shared by the test suite: synthetic photos and a tiny trained CLIP model."""

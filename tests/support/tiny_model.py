@@ -1,0 +1,220 @@
+"""A tiny open_clip model, trained in well under a minute on CPU to find synthetic shapes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import open_clip
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors.torch import save_file
+
+from .shapes import all_combinations, caption, draw_shape
+
+# Same JSON shape as open_clip's model_configs/*.json, scaled down until CPU training is quick.
+# The image tower is open_clip's ModifiedResNet (as in RN50.json): at this size a tiny convnet
+# learns to tell shapes apart in a few hundred steps, where a tiny ViT was still confusing
+# triangles with stars and circles with squares at twice the cost.
+TINY_MODEL_CONFIG: dict[str, Any] = {
+    "embed_dim": 32,
+    "vision_cfg": {
+        "image_size": 32,  # the ResNet halves the input five times: 32 px ends at 1x1
+        "layers": [1, 1, 1, 1],
+        "width": 16,
+        "head_width": 64,  # attention-pool heads: width * 32 / head_width = 8
+    },
+    "text_cfg": {
+        # The standard CLIP BPE vocabulary ships inside open_clip, so tokenizing works offline.
+        "context_length": 16,
+        "vocab_size": 49408,
+        "width": 64,
+        "heads": 2,
+        "layers": 2,
+    },
+}
+
+# Written next to the model config so loading rebuilds exactly the transform used in training.
+TINY_PREPROCESS_CFG: dict[str, Any] = {
+    "mean": list(open_clip.OPENAI_DATASET_MEAN),
+    "std": list(open_clip.OPENAI_DATASET_STD),
+    "interpolation": "bicubic",
+    "resize_mode": "shortest",
+}
+
+# The names open_clip's "local-dir:" loader looks for (factory._find_checkpoint_in_dir).
+CONFIG_FILE_NAME = "open_clip_config.json"
+WEIGHTS_FILE_NAME = "open_clip_model.safetensors"
+
+DEFAULT_STEPS = 400
+POOL_SIZE = 1536
+BATCH_SIZE = 64
+# Drawn bigger than the model input so the model's own resize does the downscaling,
+# as it will for real photos at search time.
+POOL_IMAGE_SIZE = 64
+LEARNING_RATE = 2e-3
+WARMUP_STEPS = 20
+
+Preprocess = Callable[[Image.Image], torch.Tensor]
+
+
+def tiny_model_dir(cache_root: Path) -> Path:
+    """The tiny model under `cache_root / "tiny-clip"`, trained there first if not already done."""
+    out_dir = cache_root / "tiny-clip"
+    if is_model_dir_complete(out_dir):
+        return out_dir
+    return train_tiny_model(out_dir)
+
+
+def is_model_dir_complete(folder: Path) -> bool:
+    """Whether `folder` holds both files a "local-dir:" load needs."""
+    return (folder / CONFIG_FILE_NAME).is_file() and (folder / WEIGHTS_FILE_NAME).is_file()
+
+
+def train_tiny_model(out_dir: Path, seed: int = 0, steps: int | None = None) -> Path:
+    """Train the tiny model and save it to `out_dir` in open_clip's "local-dir:" layout.
+
+    Deterministic for a given seed and torch build. Load the result with
+    `open_clip.create_model_and_transforms("local-dir:" + str(out_dir))`.
+    """
+    if out_dir.exists():
+        raise FileExistsError(f"{out_dir} already exists; remove it first to retrain")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Build in a sibling folder and rename it into place, so no reader sees a half-written model.
+    work_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        _write_config(work_dir)
+        with _reproducible_torch(seed):
+            # Loading the weightless folder gives a randomly initialised model plus the exact
+            # preprocess transform that inference will use later.
+            model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{work_dir}")
+            tokenizer = open_clip.get_tokenizer(f"local-dir:{work_dir}")
+            images, labels = _draw_training_pool(preprocess, seed)
+            captions = [caption(shape, color) for shape, color in all_combinations()]
+            total_steps = DEFAULT_STEPS if steps is None else steps
+            _train(model, tokenizer(captions), images, labels, total_steps)
+        save_file(model.state_dict(), str(work_dir / WEIGHTS_FILE_NAME))
+        return _move_into_place(work_dir, out_dir)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _write_config(folder: Path) -> None:
+    config = {"model_cfg": TINY_MODEL_CONFIG, "preprocess_cfg": TINY_PREPROCESS_CFG}
+    (folder / CONFIG_FILE_NAME).write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _reproducible_torch(seed: int) -> Iterator[None]:
+    """Seed torch and train on one thread for the block, restoring the caller's settings after.
+
+    One thread makes the result independent of the machine's core count, and it is barely
+    slower: the ops are too small to gain much from threading, and when another process
+    competes for the cores, multi-threaded torch slowed down up to twenty-fold here.
+    `torch.use_deterministic_algorithms` is not needed on CPU and is left off: it fills every
+    new tensor with NaN first, which made training about four times slower.
+    """
+    threads = torch.get_num_threads()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+
+def _draw_training_pool(preprocess: Preprocess, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw and preprocess a fixed pool of images once; training samples batches from it.
+
+    Returns the stacked image tensors and, for each, the index of its caption in
+    `all_combinations()`.
+    """
+    rng = random.Random(seed)
+    combinations = all_combinations()
+    images: list[torch.Tensor] = []
+    labels: list[int] = []
+    for index in range(POOL_SIZE):
+        label = index % len(combinations)
+        shape, color = combinations[label]
+        images.append(preprocess(draw_shape(shape, color, rng, POOL_IMAGE_SIZE)))
+        labels.append(label)
+    return torch.stack(images), torch.tensor(labels)
+
+
+def _train(
+    model: open_clip.CLIP,
+    caption_tokens: torch.Tensor,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int,
+) -> None:
+    # The 49408-row token table dwarfs the rest of the model, and updating it dominates CPU time,
+    # while the captions use about ten of its rows: leave it at its random initialisation.
+    model.token_embedding.requires_grad_(False)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=LEARNING_RATE, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, steps))
+    model.train()
+    for _ in range(steps):
+        batch = torch.randint(len(images), (BATCH_SIZE,))
+        image_features = F.normalize(model.encode_image(images[batch]), dim=-1)
+        # Every step sees every caption exactly once, so no two text rows are duplicates.
+        text_features = F.normalize(model.encode_text(caption_tokens), dim=-1)
+        loss = _contrastive_loss(image_features, text_features, labels[batch], model.logit_scale)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        with torch.no_grad():
+            # CLIP's cap on the temperature: a logit scale of at most 100.
+            model.logit_scale.clamp_(0, math.log(100))
+    model.eval()
+
+
+def _lr_factor(step: int, total_steps: int) -> float:
+    """Linear warm-up, then cosine decay to zero."""
+    if step < WARMUP_STEPS:
+        return (step + 1) / WARMUP_STEPS
+    progress = (step - WARMUP_STEPS) / max(total_steps - WARMUP_STEPS, 1)
+    return 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _contrastive_loss(
+    image_features: torch.Tensor,
+    text_features: torch.Tensor,
+    labels: torch.Tensor,
+    logit_scale: torch.Tensor,
+) -> torch.Tensor:
+    """Symmetric CLIP loss where many images in a batch can share one caption.
+
+    Image to text is a plain classification over the distinct captions. Text to image spreads
+    each caption's target evenly over all of its images in the batch, instead of pretending
+    only one of them matches.
+    """
+    logits_per_image = logit_scale.exp() * image_features @ text_features.T
+    image_to_text = F.cross_entropy(logits_per_image, labels)
+
+    matches = F.one_hot(labels, num_classes=len(text_features)).T.float()
+    present = matches.sum(dim=1) > 0  # captions with no image in this batch have no target
+    targets = matches[present] / matches[present].sum(dim=1, keepdim=True)
+    text_to_image = F.cross_entropy(logits_per_image.T[present], targets)
+    return (image_to_text + text_to_image) / 2
+
+
+def _move_into_place(work_dir: Path, out_dir: Path) -> Path:
+    try:
+        work_dir.rename(out_dir)
+    except OSError:
+        # Another process (e.g. a parallel test worker) finished the same folder first.
+        if not is_model_dir_complete(out_dir):
+            raise
+    return out_dir
