@@ -50,6 +50,8 @@ def draw_shape(shape: str, color: str, rng: random.Random, size: int = 64) -> Im
     """Draw one `color` `shape` at a random place and scale on a random greyish background."""
     if shape not in SHAPES:
         raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
+    if color not in COLORS:
+        raise ValueError(f"unknown colour {color!r}; expected one of {tuple(COLORS)}")
     image = _draw_background(rng, size)
     big = size * _SUPERSAMPLE
     # The shape's bounding box spans 30-70 % of the frame side.

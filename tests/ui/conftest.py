@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtGui import QGuiApplication
 
 from mediasearch.config import Settings
 from mediasearch.core.library import Library
@@ -74,6 +75,9 @@ def make_window(qtbot, tmp_path: Path, tiny_model_spec: str) -> Iterator[WindowF
     yield make
     for window in windows:
         window.close()
+    # With the offscreen platform (not xcb), PySide 6.12 segfaults at interpreter exit if the
+    # clipboard still holds mime data made in Python: empty it while Qt is fully alive.
+    QGuiApplication.clipboard().clear()
 
 
 def wait_model_ready(qtbot, window: MainWindow) -> None:
