@@ -120,9 +120,8 @@ class Library:
         cancel: threading.Event | None = None,
     ) -> IndexSummary:
         """Add `roots` (or rescan every known root) and encode whatever is new or changed."""
-        indexer = Indexer(self.catalog, self.encoder, self.open_index, excluded=self.excluded)
         chosen = [normalise_root(r) for r in roots] if roots is not None else None
-        return indexer.run(chosen, progress=progress, cancel=cancel)
+        return self._indexer().run(chosen, progress=progress, cancel=cancel)
 
     def apply_changes(
         self,
@@ -132,8 +131,10 @@ class Library:
         cancel: threading.Event | None = None,
     ) -> IndexSummary:
         """Update just these paths (created, changed, moved or deleted files or folders)."""
-        indexer = Indexer(self.catalog, self.encoder, self.open_index, excluded=self.excluded)
-        return indexer.apply_changes(paths, progress=progress, cancel=cancel)
+        return self._indexer().apply_changes(paths, progress=progress, cancel=cancel)
+
+    def _indexer(self) -> Indexer:
+        return Indexer(self.catalog, self.encoder, self.open_index, excluded=self.excluded)
 
     def forget(self, root: str) -> int:
         """Drop a root and everything under it from the catalog and index; returns files dropped.

@@ -20,23 +20,27 @@ from tests.support.shapes import all_combinations, draw_shape
 KILL_TIMEOUT_S = 300
 
 
-def cli(home: Path, model: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def cli_command(home: Path, model: str, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "mediasearch",
+        "--home",
+        str(home),
+        "--model",
+        model,
+        "--device",
+        "cpu",
+        *args,
+    ]
+
+
+def cli(home: Path, model: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mediasearch",
-            "--home",
-            str(home),
-            "--model",
-            model,
-            "--device",
-            "cpu",
-            *args,
-        ],
+        cli_command(home, model, *args),
         capture_output=True,
         text=True,
-        check=check,
+        check=True,
         timeout=KILL_TIMEOUT_S,
     )
 
@@ -68,19 +72,7 @@ def test_killed_index_run_resumes_without_loss_or_duplicates(
     tiny_model_spec: str, big_photos: list[Path], tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    command = [
-        sys.executable,
-        "-m",
-        "mediasearch",
-        "--home",
-        str(home),
-        "--model",
-        tiny_model_spec,
-        "--device",
-        "cpu",
-        "index",
-        str(tmp_path / "big"),
-    ]
+    command = cli_command(home, tiny_model_spec, "index", str(tmp_path / "big"))
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + KILL_TIMEOUT_S
     while embedded_count(home) == 0 and process.poll() is None and time.monotonic() < deadline:
