@@ -42,6 +42,7 @@ class Controller(QObject):
     """Adapts the headless core to signals and keeps all background work in one place."""
 
     modelStateChanged = Signal(str, str)  # state, detail (device or error message)
+    modelDownloading = Signal(int, int)  # bytes done, bytes total (0 when unknown)
     modelMissing = Signal(str)  # the weights are not there: ask the user for a folder
     resultsReady = Signal(object, object)  # list[Hit], SearchRequest (latest query only)
     searchFailed = Signal(str)
@@ -105,6 +106,7 @@ class Controller(QObject):
         self._removeFiles.connect(self.worker.removeFiles)
         self._reembed.connect(self.worker.reembed)
         self.worker.modelLoading.connect(self._on_model_loading)
+        self.worker.modelDownloading.connect(self.modelDownloading)
         self.worker.modelReady.connect(self._on_model_ready)
         self.worker.modelFailed.connect(self._on_model_failed)
         self.worker.progress.connect(self._on_progress)

@@ -248,6 +248,7 @@ class MainWindow(QMainWindow):
         c.resultsReady.connect(self._on_results)
         c.searchFailed.connect(self._on_search_failed)
         c.modelStateChanged.connect(self._update_model_state)
+        c.modelDownloading.connect(self._show_download)
         c.modelMissing.connect(self.show_missing_model)
         c.indexingChanged.connect(self._on_indexing_changed)
         c.indexProgress.connect(self.progress.update_progress)
@@ -489,6 +490,10 @@ class MainWindow(QMainWindow):
             self.model_label.setText("Search model not available")
         self.model_label.setToolTip(str(self.controller.settings.model))
         self._update_empty_state()
+
+    def _show_download(self, done: int, total: int) -> None:
+        megabytes = f"{done / 1e6:.0f} of {total / 1e6:.0f} MB" if total else f"{done / 1e6:.0f} MB"
+        self.model_label.setText(f"Downloading the search model… {megabytes}")
 
     def _on_folders(self, folders: list[tuple[str, str]]) -> None:
         self._folders = folders

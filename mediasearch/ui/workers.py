@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DOWNLOAD_REPORT_INTERVAL_S = 0.25
 PAUSE_POLL_S = 0.2  # how often a paused index job looks for cancel/stop while waiting
 
 
@@ -35,6 +37,7 @@ class IndexWorker(QObject):
     modelLoading = Signal()
     modelReady = Signal(str)  # device
     modelFailed = Signal(str)  # a message a user can act on
+    modelDownloading = Signal(int, int)  # bytes done, bytes total (0 when unknown)
     indexStarted = Signal(str)  # what is being indexed, for the status bar
     progress = Signal(object)  # Progress
     indexFinished = Signal(object)  # IndexSummary
@@ -51,6 +54,7 @@ class IndexWorker(QObject):
         self.resume = threading.Event()
         self.resume.set()
         self.stopping = threading.Event()
+        self._last_download_report = 0.0
 
     # -- jobs (run on the worker thread) ---------------------------------------------------
 
@@ -59,6 +63,7 @@ class IndexWorker(QObject):
         if self.stopping.is_set():
             return
         self.modelLoading.emit()
+        self.library.encoder.download_progress = self._report_download
         try:
             folder = self.library.encoder.spec.local_dir
             if folder is not None:
@@ -72,6 +77,13 @@ class IndexWorker(QObject):
             self.modelFailed.emit(f"The model could not be loaded: {error}")
             return
         self.modelReady.emit(self.library.encoder.device)
+
+    def _report_download(self, done: int, total: int) -> None:
+        # Called per downloaded chunk: a few updates a second are plenty for a status line.
+        now = time.monotonic()
+        if now - self._last_download_report >= DOWNLOAD_REPORT_INTERVAL_S or done == total:
+            self._last_download_report = now
+            self.modelDownloading.emit(done, total)
 
     @Slot(object)
     def index(self, roots: list[str] | None) -> None:
@@ -134,6 +146,7 @@ class IndexWorker(QObject):
         self.modelLoading.emit()
         try:
             fresh = make_library()
+            fresh.encoder.download_progress = self._report_download
             fresh.encoder.load()
         except ModelUnavailableError as error:
             self.modelFailed.emit(str(error))

@@ -70,9 +70,14 @@ def server() -> Iterator[_Server]:
 def test_download_verifies_given_checksum(server: _Server, tmp_path: Path) -> None:
     server.files["/w.bin"] = PAYLOAD
     target = tmp_path / "models" / "w.bin"
+    reports: list[tuple[int, int]] = []
     digest = download_file(
-        f"{server.url}/w.bin", target, expected_sha256=hashlib.sha256(PAYLOAD).hexdigest()
+        f"{server.url}/w.bin",
+        target,
+        expected_sha256=hashlib.sha256(PAYLOAD).hexdigest(),
+        progress=lambda done, total: reports.append((done, total)),
     )
+    assert reports[-1] == (len(PAYLOAD), len(PAYLOAD))
     assert target.read_bytes() == PAYLOAD
     assert digest == hashlib.sha256(PAYLOAD).hexdigest()
     assert list(target.parent.iterdir()) == [target]  # no temporary left behind

@@ -178,3 +178,12 @@ def test_copy_paths_puts_urls_on_the_clipboard(qtbot, make_window, make_library,
     assert mime.text() == result_paths(window)[0]
     drag = window.model.mimeData([window.model.index(0)])
     assert drag.urls()[0].toLocalFile() == result_paths(window)[0]
+
+
+def test_model_download_progress_shows_in_the_status_bar(qtbot, make_window):
+    window = make_window()
+    worker = window.controller.worker
+    with qtbot.waitSignal(window.controller.modelDownloading, timeout=5_000):
+        worker._report_download(300_000_000, 600_000_000)
+    assert "Downloading the search model" in window.model_label.text()
+    assert "300 of 600 MB" in window.model_label.text()
