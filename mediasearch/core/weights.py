@@ -40,7 +40,16 @@ DownloadProgress = Callable[[int, int], None]  # (bytes done, bytes total or 0 w
 
 
 class ModelUnavailableError(Exception):
-    """The model's weights are neither on disk nor downloadable; the message says what to do."""
+    """The model's weights are neither on disk nor downloadable; the message says what to do.
+
+    `what` says what happened; `remedy`, when given, how to fix it from the command line or
+    the app. A front end with its own advice (the app's dialog) shows `what` alone.
+    """
+
+    def __init__(self, what: str, remedy: str | None = None) -> None:
+        super().__init__(f"{what} {remedy}" if remedy else what)
+        self.what = what
+        self.remedy = remedy
 
 
 @dataclass(frozen=True)
@@ -249,8 +258,10 @@ def ensure_pretrained_weights(
             reason = getattr(error, "reason", None) or error
             failures.append(f"{url}: {reason}")
     raise ModelUnavailableError(
-        f"Could not get the weights of {spec} ({'; '.join(failures) or 'no download source'}). "
-        f"Connect to the internet and try again, or download an open_clip model folder "
-        f"({LOCAL_CONFIG_NAME} + {LOCAL_WEIGHT_NAMES[0]}) and choose it with "
-        f"--model local-dir:/path/to/folder (or Settings > Model in the app)."
+        f"Could not get the weights of {spec} ({'; '.join(failures) or 'no download source'}).",
+        remedy=(
+            "Connect to the internet and try again, or download an open_clip model folder "
+            f"({LOCAL_CONFIG_NAME} + {LOCAL_WEIGHT_NAMES[0]}) and choose it with "
+            "--model local-dir:/path/to/folder (or Settings > Model in the app)."
+        ),
     )

@@ -70,7 +70,7 @@ class IndexWorker(QObject):
                 local_weights(folder)  # says what is missing without first importing torch
             self.library.encoder.load()
         except ModelUnavailableError as error:
-            self.modelFailed.emit(str(error))
+            self.modelFailed.emit(error.what)
             return
         except Exception as error:  # a broken install must show a message, not kill the thread
             log.exception("model failed to load")
@@ -95,8 +95,8 @@ class IndexWorker(QObject):
         try:
             summary = self.library.index(roots, progress=self._report, cancel=self.cancel)
         except ModelUnavailableError as error:
-            self.modelFailed.emit(str(error))
-            self.indexFailed.emit(str(error))
+            self.modelFailed.emit(error.what)
+            self.indexFailed.emit(error.what)
             return
         except Exception as error:
             log.exception("indexing failed")
@@ -149,7 +149,7 @@ class IndexWorker(QObject):
             fresh.encoder.download_progress = self._report_download
             fresh.encoder.load()
         except ModelUnavailableError as error:
-            self.modelFailed.emit(str(error))
+            self.modelFailed.emit(error.what)
             return
         except Exception as error:
             log.exception("new model failed to load")
@@ -239,7 +239,7 @@ class _SearchJob(QRunnable):
         try:
             hits = run_search(self.runner.library, self.request)
         except ModelUnavailableError as error:
-            signals.failed.emit(self.generation, str(error))
+            signals.failed.emit(self.generation, error.what)
         except Exception as error:
             log.debug("search failed", exc_info=True)
             signals.failed.emit(self.generation, str(error) or type(error).__name__)
