@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -102,6 +103,7 @@ class Searcher:
         self.encoder = encoder
         self.open_index = open_index
         self._text_cache: OrderedDict[str, Vector] = OrderedDict()
+        self._cache_lock = threading.Lock()  # the app searches from several threads
 
     def search(
         self,
@@ -136,14 +138,17 @@ class Searcher:
         return self.similar_to_image(decode_image_bytes(data).image, k)
 
     def text_vector(self, text: str) -> Vector:
-        cached = self._text_cache.get(text)
-        if cached is None:
-            cached = self.encoder.encode_texts([text])[0]
-            self._text_cache[text] = cached
+        with self._cache_lock:
+            cached = self._text_cache.get(text)
+            if cached is not None:
+                self._text_cache.move_to_end(text)
+                return cached
+        vector: Vector = self.encoder.encode_texts([text])[0]
+        with self._cache_lock:
+            self._text_cache[text] = vector
             if len(self._text_cache) > TEXT_CACHE_SIZE:
                 self._text_cache.popitem(last=False)
-        self._text_cache.move_to_end(text)
-        return cached
+        return vector
 
     def image_vector(self, path: str) -> Vector:
         """A catalogued file's stored vector, or the image encoded now."""
