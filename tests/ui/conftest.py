@@ -75,7 +75,7 @@ def make_window(qtbot, tmp_path: Path, tiny_model_spec: str) -> Iterator[WindowF
     yield make
     for window in windows:
         window.close()
-    # With the offscreen platform (not xcb), PySide 6.12 segfaults at interpreter exit if the
+    # With the offscreen platform (not xcb), PySide 6.11-6.12 segfault at interpreter exit if the
     # clipboard still holds mime data made in Python: empty it while Qt is fully alive.
     QGuiApplication.clipboard().clear()
 
