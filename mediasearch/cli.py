@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     index = verbs.add_parser("index", help="add folders and index new or changed files")
     index.add_argument("roots", nargs="*", help="folders to add (default: rescan known ones)")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
+    index.add_argument(
+        "--retry-errors", action="store_true", help="try skipped files again (e.g. after chmod)"
+    )
 
     for name, what in (
         ("search", "rank files against a query"),
@@ -130,7 +133,9 @@ def _index(library: Library, args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, on_interrupt)
     bar = ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     try:
-        summary = library.index(args.roots or None, progress=bar.update, cancel=cancel)
+        summary = library.index(
+            args.roots or None, progress=bar.update, cancel=cancel, retry_errors=args.retry_errors
+        )
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()

@@ -124,8 +124,13 @@ class Indexer:
         *,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        retry_errors: bool = False,
     ) -> IndexSummary:
-        """Index the given roots (registering new ones), or every known root by default."""
+        """Index the given roots (registering new ones), or every known root by default.
+
+        Files that failed before are tried again only when they change, or with
+        `retry_errors` (say, after fixing their permissions).
+        """
         started = time.monotonic()
         cancel = cancel or threading.Event()
         summary = IndexSummary()
@@ -154,6 +159,13 @@ class Indexer:
             scanned.update(found)
             root_of.update(dict.fromkeys(found, root_id))
         # Diffing all roots together lets a file moved from one root to another keep its vector.
+        if retry_errors:
+            # A failed file holds no vector, so forgetting its row costs nothing; the scan
+            # then finds it as new and reads it afresh.
+            failed = [r for r in known.values() if r.status == STATUS_ERROR and r.path in scanned]
+            self.catalog.delete_files(r.id for r in failed)
+            for record in failed:
+                del known[record.path]
         return self._update(known, scanned, root_of, summary, started, progress, cancel)
 
     def apply_changes(

@@ -118,10 +118,14 @@ class Library:
         *,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        retry_errors: bool = False,
     ) -> IndexSummary:
-        """Add `roots` (or rescan every known root) and encode whatever is new or changed."""
+        """Add `roots` (or rescan every known root) and encode whatever is new or changed;
+        with `retry_errors`, also files that could not be read before."""
         chosen = [normalise_root(r) for r in roots] if roots is not None else None
-        return self._indexer().run(chosen, progress=progress, cancel=cancel)
+        return self._indexer().run(
+            chosen, progress=progress, cancel=cancel, retry_errors=retry_errors
+        )
 
     def apply_changes(
         self,

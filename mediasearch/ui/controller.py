@@ -58,6 +58,7 @@ class Controller(QObject):
     # Queued calls into the worker thread (signals cross threads safely; direct calls do not).
     _loadModel = Signal()
     _index = Signal(object)
+    _retrySkipped = Signal()
     _applyChanges = Signal(object)
     _forget = Signal(str)
     _removeFiles = Signal(object)
@@ -101,6 +102,7 @@ class Controller(QObject):
         self.thread.finished.connect(self.worker.deleteLater)
         self._loadModel.connect(self.worker.loadModel)
         self._index.connect(self.worker.index)
+        self._retrySkipped.connect(self.worker.retrySkipped)
         self._applyChanges.connect(self.worker.applyChanges)
         self._forget.connect(self.worker.forget)
         self._removeFiles.connect(self.worker.removeFiles)
@@ -277,13 +279,20 @@ class Controller(QObject):
     def remove_from_index(self, ids: list[int]) -> None:
         self._removeFiles.emit(list(ids))
 
-    def _queue_index(self, roots: list[str] | None) -> None:
+    def retry_skipped(self) -> None:
+        """Read again the files that could not be read (e.g. after fixing permissions)."""
+        self._queue_index(None, retry_errors=True)
+
+    def _queue_index(self, roots: list[str] | None, *, retry_errors: bool = False) -> None:
         if self.model_state == MODEL_FAILED:
             self.message.emit("Choose a model before indexing.")
             return
         self._jobs += 1
         self._set_indexing(True)
-        self._index.emit(roots)
+        if retry_errors:
+            self._retrySkipped.emit()
+        else:
+            self._index.emit(roots)
 
     def _set_indexing(self, active: bool) -> None:
         if active != self.indexing:

@@ -535,7 +535,9 @@ class MainWindow(QMainWindow):
         self.controller.skipped_files(self._show_skipped_dialog)
 
     def _show_skipped_dialog(self, records: list[FileRecord]) -> None:
-        SkippedFilesDialog(records, self).open()
+        dialog = SkippedFilesDialog(records, self)
+        dialog.retryRequested.connect(self.controller.retry_skipped)
+        dialog.open()
 
     # -- dialogs ---------------------------------------------------------------------------
 

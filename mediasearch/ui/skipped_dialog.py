@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -21,13 +22,20 @@ if TYPE_CHECKING:
 
 
 class SkippedFilesDialog(QDialog):
+    """The skipped files and why, with a way to try them again once the cause is fixed."""
+
+    retryRequested = Signal()
+
     def __init__(self, records: list[FileRecord], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Skipped files")
         self.resize(760, 420)
         layout = QVBoxLayout(self)
         if records:
-            note = f"{len(records):,} files could not be indexed. They are retried when changed."
+            note = (
+                f"{len(records):,} files could not be indexed. They are tried again when they "
+                "change, or now with Try again (after fixing permissions, say)."
+            )
         else:
             note = "No files were skipped."
         layout.addWidget(QLabel(note))
@@ -44,4 +52,10 @@ class SkippedFilesDialog(QDialog):
         layout.addWidget(table, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        if records:
+            self.retry_button = buttons.addButton(
+                "Try again", QDialogButtonBox.ButtonRole.ActionRole
+            )
+            self.retry_button.clicked.connect(self.retryRequested)
+            self.retry_button.clicked.connect(self.accept)
         layout.addWidget(buttons)

@@ -88,12 +88,22 @@ class IndexWorker(QObject):
     @Slot(object)
     def index(self, roots: list[str] | None) -> None:
         """Index `roots` (registering them), or rescan every known root when None."""
+        self._run_index(roots, retry_errors=False)
+
+    @Slot()
+    def retrySkipped(self) -> None:
+        """Rescan every root and read again the files that could not be read before."""
+        self._run_index(None, retry_errors=True)
+
+    def _run_index(self, roots: list[str] | None, *, retry_errors: bool) -> None:
         if self.stopping.is_set():
             return
         self.cancel.clear()
         self.indexStarted.emit(", ".join(roots) if roots else "")
         try:
-            summary = self.library.index(roots, progress=self._report, cancel=self.cancel)
+            summary = self.library.index(
+                roots, progress=self._report, cancel=self.cancel, retry_errors=retry_errors
+            )
         except ModelUnavailableError as error:
             self.modelFailed.emit(error.what)
             self.indexFailed.emit(error.what)

@@ -103,3 +103,28 @@ def test_bad_files_are_not_retried_until_they_change(
     messy_folder["truncated"].write_bytes(messy_folder["non_utf8"].read_bytes())
     fixed = library.index()
     assert fixed.indexed == 1
+
+
+def test_retry_errors_reads_a_fixed_file_again(
+    make_library, shape_photos: ShapeFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = shape_photos[0][0]
+    real_hash = indexer_module.content_hash
+
+    def refuse_locked(path):  # type: ignore[no-untyped-def]
+        if Path(path) == locked:  # as if chmod 0: root reads anything, so simulate it
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_hash(path)
+
+    monkeypatch.setattr(indexer_module, "content_hash", refuse_locked)
+    library: Library = make_library()
+    first = library.index([str(tmp_path / "photos")])
+    assert dict(first.skipped)[str(locked)] == "permission denied"
+    monkeypatch.setattr(indexer_module, "content_hash", real_hash)  # "fixed" with chmod
+
+    assert library.index().indexed == 0  # same size and mtime: not retried on its own
+    retried = library.index(retry_errors=True)
+
+    assert retried.indexed == 1 and retried.skipped == []
+    assert str(locked) in {h.path for h in library.search("a red circle", 1000)}
+    assert library.errors() == []

@@ -121,3 +121,37 @@ def test_choosing_a_model_folder_after_missing_weights(
         window.missing_model_dialog.folderChosen.emit(str(tiny_model))
     assert window.controller.model_state == "ready"
     assert str(tiny_model) in window.controller.settings.model
+
+
+def test_skipped_files_dialog_tries_them_again(
+    qtbot, make_window, make_library, tmp_path, monkeypatch
+):
+    from mediasearch.core import indexer as indexer_module
+    from mediasearch.ui.skipped_dialog import SkippedFilesDialog
+
+    photos = tmp_path / "photos"
+    written = write_shape_images(photos, 12, seed=5)
+    locked = written[0][0]
+    real_hash = indexer_module.content_hash
+
+    def refuse_locked(path):
+        if Path(path) == locked:  # as if unreadable; root reads anything, so simulate it
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_hash(path)
+
+    monkeypatch.setattr(indexer_module, "content_hash", refuse_locked)
+    library = make_library()
+    library.index([str(photos)])
+    monkeypatch.setattr(indexer_module, "content_hash", real_hash)  # permissions fixed
+    window = make_window(library, watch=False)
+    wait_model_ready(qtbot, window)
+    records = library.errors()
+    assert [r.path for r in records] == [str(locked)]
+
+    qtbot.waitUntil(lambda: not window.controller.indexing, timeout=30_000)  # start-up rescan
+    dialog = SkippedFilesDialog(records, window)
+    dialog.retryRequested.connect(window.controller.retry_skipped)
+    with qtbot.waitSignal(window.controller.indexFinished, timeout=60_000) as finished:
+        dialog.retry_button.click()
+    assert finished.args[0].indexed == 1
+    assert library.errors() == []
