@@ -249,22 +249,9 @@ class Indexer:
         fresh: list[NewFile] = []
         unreadable: list[tuple[NewFile, str]] = []
         for found in diff.new:
-            try:
-                digest = content_hash(found.path)
-            except OSError as error:
-                unreadable.append(
-                    (
-                        NewFile(
-                            found.path,
-                            root_of[found.path],
-                            found.kind,
-                            found.size,
-                            found.mtime_ns,
-                            None,
-                        ),
-                        _os_reason(error),
-                    )
-                )
+            digest, problem = _fingerprint(found.path)
+            if digest is None:
+                unreadable.append((_new_file(found, root_of, None), problem))
                 continue
             twins = vanished_by_hash.get((digest, found.size))
             if twins:
@@ -274,16 +261,7 @@ class Indexer:
                 )
                 summary.moved += 1
             else:
-                fresh.append(
-                    NewFile(
-                        found.path,
-                        root_of[found.path],
-                        found.kind,
-                        found.size,
-                        found.mtime_ns,
-                        digest,
-                    )
-                )
+                fresh.append(_new_file(found, root_of, digest))
         for record, found in diff.changed:
             self._apply_change(record, found, summary)
 
@@ -302,11 +280,10 @@ class Indexer:
             summary.skipped.append((new.path, reason))
 
     def _apply_change(self, record: FileRecord, found: ScannedFile, summary: IndexSummary) -> None:
-        try:
-            digest = content_hash(found.path)
-        except OSError as error:
-            self.catalog.mark_error(record.id, _os_reason(error))
-            summary.skipped.append((found.path, _os_reason(error)))
+        digest, problem = _fingerprint(found.path)
+        if digest is None:
+            self.catalog.mark_error(record.id, problem)
+            summary.skipped.append((found.path, problem))
             self._drop_from_index([record.id])
             return
         if digest == record.content_hash and found.size == record.size:
@@ -446,6 +423,18 @@ class _RateMeter:
 
     def saved(self) -> None:
         self.last_save = time.monotonic()
+
+
+def _new_file(found: ScannedFile, root_of: dict[str, int], digest: str | None) -> NewFile:
+    return NewFile(found.path, root_of[found.path], found.kind, found.size, found.mtime_ns, digest)
+
+
+def _fingerprint(path: str) -> tuple[str | None, str]:
+    """(content hash, "") or (None, why the file cannot be read)."""
+    try:
+        return content_hash(path), ""
+    except OSError as error:
+        return None, _os_reason(error)
 
 
 def _os_reason(error: OSError) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mediasearch.core.catalog import Catalog
-from mediasearch.core.media.images import decode_image, decode_image_bytes, is_image_path
+from mediasearch.core.media.images import decode_image, is_image_path
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -133,9 +133,6 @@ class Searcher:
     ) -> list[Hit]:
         """Files most like an image given as pixels (pasted or dropped image data)."""
         return self._rank(self.encoder.encode_images([image])[0], k, filters, set())
-
-    def similar_to_bytes(self, data: bytes, k: int = 20) -> list[Hit]:
-        return self.similar_to_image(decode_image_bytes(data).image, k)
 
     def text_vector(self, text: str) -> Vector:
         with self._cache_lock:

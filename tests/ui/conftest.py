@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QCoreApplication, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 
 from mediasearch.config import Settings
@@ -82,6 +82,13 @@ def make_window(qtbot, tmp_path: Path, tiny_model_spec: str) -> Iterator[WindowF
 
 def wait_model_ready(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.controller.model_state == MODEL_READY, timeout=30_000)
+
+
+def search_for(qtbot, window: MainWindow, text: str) -> None:
+    """Type a query, press Enter and wait for its results to be shown."""
+    with qtbot.waitSignal(window.resultsShown, timeout=20_000):
+        window.search_bar.set_text(text)
+        qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Return)
 
 
 def result_paths(window: MainWindow) -> list[str]:

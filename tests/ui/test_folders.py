@@ -5,11 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-
 from mediasearch.core.indexer import PHASE_ENCODING
 from tests.support.shapes import write_shape_images
-from tests.ui.conftest import result_paths, wait_model_ready
+from tests.ui.conftest import result_paths, search_for, wait_model_ready
 
 
 def test_add_folder_indexes_with_progress_then_follows_changes(qtbot, make_window, tmp_path):
@@ -29,9 +27,7 @@ def test_add_folder_indexes_with_progress_then_follows_changes(qtbot, make_windo
     assert window.folders.roots() == [str(photos)]
     assert not window.progress.isVisible()
 
-    with qtbot.waitSignal(window.resultsShown, timeout=20_000):
-        window.search_bar.set_text("a blue star")
-        qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Return)
+    search_for(qtbot, window, "a blue star")
     assert len(result_paths(window)) == len(written)
 
     # A file copied in shows up without a restart; a deleted one leaves the results.

@@ -10,7 +10,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage, 
 from PySide6.QtWidgets import QApplication
 
 from mediasearch.ui.results_model import ThumbnailRole
-from tests.ui.conftest import result_paths, wait_model_ready
+from tests.ui.conftest import result_paths, search_for, wait_model_ready
 
 
 def labels(paths: list[str], photos: list[tuple[Path, str, str]]) -> list[tuple[str, str]]:
@@ -66,9 +66,7 @@ def test_enter_searches_at_once_and_stale_results_are_dropped(
 def test_threshold_hides_weak_matches(qtbot, make_window, make_library, shape_photos):
     window = make_window(indexed_library(make_library, shape_photos))
     wait_model_ready(qtbot, window)
-    with qtbot.waitSignal(window.resultsShown, timeout=20_000):
-        window.search_bar.set_text("a yellow triangle")
-        qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Return)
+    search_for(qtbot, window, "a yellow triangle")
     total = window.model.rowCount()
     best = window.model.best_score()
     assert total == len(shape_photos) and best is not None
@@ -111,9 +109,7 @@ def test_dropping_a_file_runs_a_similar_search(qtbot, make_window, make_library,
     assert [c for _, c in labels(paths[:3], shape_photos)].count(color) >= 2
 
     # Text combines with the chip ("this photo + snow"); removing the chip keeps the text.
-    with qtbot.waitSignal(window.resultsShown, timeout=20_000):
-        window.search_bar.set_text("a red circle")
-        qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Return)
+    search_for(qtbot, window, "a red circle")
     assert window.controller.request.image_paths == (str(query),)
     assert window.controller.request.text == "a red circle"
     with qtbot.waitSignal(window.resultsShown, timeout=20_000):
@@ -147,9 +143,7 @@ def test_dropping_and_pasting_image_data(qtbot, make_window, make_library, shape
 def test_find_similar_and_remove_from_index(qtbot, make_window, make_library, shape_photos):
     window = make_window(indexed_library(make_library, shape_photos))
     wait_model_ready(qtbot, window)
-    with qtbot.waitSignal(window.resultsShown, timeout=20_000):
-        window.search_bar.set_text("a green circle")
-        qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Return)
+    search_for(qtbot, window, "a green circle")
     first = result_paths(window)[0]
     with qtbot.waitSignal(window.resultsShown, timeout=20_000):
         window.find_similar(first)
@@ -167,9 +161,7 @@ def test_find_similar_and_remove_from_index(qtbot, make_window, make_library, sh
 def test_copy_paths_puts_urls_on_the_clipboard(qtbot, make_window, make_library, shape_photos):
     window = make_window(indexed_library(make_library, shape_photos))
     wait_model_ready(qtbot, window)
-    with qtbot.waitSignal(window.resultsShown, timeout=20_000):
-        window.search_bar.set_text("a red square")
-        qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Return)
+    search_for(qtbot, window, "a red square")
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Home)
     window.view.setCurrentIndex(window.model.index(0))
