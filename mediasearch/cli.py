@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", help="data folder (default: $MEDIASEARCH_HOME or the OS's)")
     parser.add_argument("--model", help="open_clip model: NAME:TAG, hf-hub:ORG/REPO or a folder")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where to run")
+    parser.add_argument(
+        "--backend",
+        choices=("fast", "exact"),
+        help="on a CPU: fast (ONNX Runtime, int8 image tower; the default) or exact (torch fp32)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
 
@@ -84,6 +89,7 @@ def open_library(args: argparse.Namespace) -> Library:
         home,
         model=args.model or settings.model,
         device=args.device or settings.device,
+        backend=args.backend or settings.backend,
         cache_dir=cache_dir(home),
         excluded=settings.excluded_folders,
     )

@@ -45,6 +45,7 @@ class Settings:
 
     model: str = DEFAULT_MODEL
     device: str = "auto"  # auto, cpu, cuda or mps
+    backend: str = "fast"  # fast (ONNX Runtime, int8 images on a CPU) or exact (torch fp32)
     thumbnail_size: int = 160
     excluded_folders: list[str] = field(default_factory=list)
     schema_version: int = SETTINGS_SCHEMA_VERSION

@@ -53,6 +53,7 @@ class Library:
         *,
         model: str = DEFAULT_MODEL,
         device: str = "auto",
+        backend: str = "fast",
         cache_dir: Path | None = None,
         excluded: Sequence[str] = (),
         encoder: Encoder | None = None,
@@ -61,7 +62,10 @@ class Library:
         home.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(home / CATALOG_FILE)
         self.encoder = encoder or Encoder(
-            ModelSpec.parse(model), device=device, cache_dir=cache_dir or home / "cache"
+            ModelSpec.parse(model),
+            device=device,
+            backend=backend,
+            cache_dir=cache_dir or home / "cache",
         )
         self.excluded = [normalise_root(e) for e in excluded]
         self._index_lock = threading.Lock()

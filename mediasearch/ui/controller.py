@@ -108,6 +108,7 @@ class Controller(QObject):
         self._removeFiles.connect(self.worker.removeFiles)
         self._reembed.connect(self.worker.reembed)
         self.worker.modelLoading.connect(self._on_model_loading)
+        self.worker.modelStatus.connect(self.message)
         self.worker.modelDownloading.connect(self.modelDownloading)
         self.worker.modelReady.connect(self._on_model_ready)
         self.worker.modelFailed.connect(self._on_model_failed)
@@ -410,9 +411,8 @@ class Controller(QObject):
             self.library.set_excluded(settings.excluded_folders)
             self.worker.library.set_excluded(settings.excluded_folders)
             self._queue_index(None)
-        if (settings.model, settings.device) != (old.model, old.device) or (
-            self.model_state == MODEL_FAILED
-        ):
+        engine = (settings.model, settings.device, settings.backend)
+        if engine != (old.model, old.device, old.backend) or (self.model_state == MODEL_FAILED):
             self.switch_model()
 
     def switch_model(self) -> None:
@@ -459,6 +459,7 @@ def default_library(home: Path, settings: Settings) -> Library:
         home,
         model=settings.model,
         device=settings.device,
+        backend=settings.backend,
         cache_dir=cache_dir(home),
         excluded=settings.excluded_folders,
     )

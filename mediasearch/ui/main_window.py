@@ -485,7 +485,7 @@ class MainWindow(QMainWindow):
         if state == MODEL_LOADING:
             self.model_label.setText("Loading the search model…")
         elif state == MODEL_READY:
-            self.model_label.setText(f"Ready · model on {detail.upper()}")
+            self.model_label.setText(f"Ready · model on {detail}")
         else:
             self.model_label.setText("Search model not available")
         self.model_label.setToolTip(str(self.controller.settings.model))

@@ -18,12 +18,19 @@ from mediasearch.core.weights import ModelUnavailableError, local_weights
 if TYPE_CHECKING:
     from PIL import Image
 
+    from mediasearch.core.encoder import Encoder
     from mediasearch.core.library import Library
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_REPORT_INTERVAL_S = 0.25
 PAUSE_POLL_S = 0.2  # how often a paused index job looks for cancel/stop while waiting
+
+
+def engine_label(encoder: Encoder) -> str:
+    """Where the model runs, for the status bar: "CPU, fast", "CUDA", ..."""
+    device = encoder.device.split(":")[0].upper()
+    return f"{device}, fast" if encoder.backend == "onnx-int8" else device
 
 
 class IndexWorker(QObject):
@@ -35,7 +42,8 @@ class IndexWorker(QObject):
     """
 
     modelLoading = Signal()
-    modelReady = Signal(str)  # device
+    modelReady = Signal(str)  # where it runs, e.g. "CPU, fast"
+    modelStatus = Signal(str)  # a long step of loading, e.g. optimising for this CPU
     modelFailed = Signal(str)  # a message a user can act on
     modelDownloading = Signal(int, int)  # bytes done, bytes total (0 when unknown)
     indexStarted = Signal(str)  # what is being indexed, for the status bar
@@ -64,6 +72,7 @@ class IndexWorker(QObject):
             return
         self.modelLoading.emit()
         self.library.encoder.download_progress = self._report_download
+        self.library.encoder.on_status = self.modelStatus.emit
         try:
             folder = self.library.encoder.spec.local_dir
             if folder is not None:
@@ -76,7 +85,7 @@ class IndexWorker(QObject):
             log.exception("model failed to load")
             self.modelFailed.emit(f"The model could not be loaded: {error}")
             return
-        self.modelReady.emit(self.library.encoder.device)
+        self.modelReady.emit(engine_label(self.library.encoder))
 
     def _report_download(self, done: int, total: int) -> None:
         # Called per downloaded chunk: a few updates a second are plenty for a status line.
@@ -157,6 +166,7 @@ class IndexWorker(QObject):
         try:
             fresh = make_library()
             fresh.encoder.download_progress = self._report_download
+            fresh.encoder.on_status = self.modelStatus.emit
             fresh.encoder.load()
         except ModelUnavailableError as error:
             self.modelFailed.emit(error.what)
@@ -165,7 +175,7 @@ class IndexWorker(QObject):
             log.exception("new model failed to load")
             self.modelFailed.emit(f"The model could not be loaded: {error}")
             return
-        self.modelReady.emit(fresh.encoder.device)
+        self.modelReady.emit(engine_label(fresh.encoder))
         self.indexStarted.emit("re-embedding with the new model")
         try:
             summary = fresh.index(None, progress=self._report, cancel=self.cancel)
