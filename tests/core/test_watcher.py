@@ -90,3 +90,23 @@ def test_polling_fallback_when_native_watch_fails(
     assert watcher.watch(str(tmp_path)) == MODE_POLLING
     (tmp_path / "late.jpg").write_bytes(b"x")
     assert str(tmp_path / "late.jpg") in collect(received, {str(tmp_path / "late.jpg")})
+
+
+def test_closed_file_is_handed_on_without_waiting_out_the_debounce(tmp_path: Path) -> None:
+    """A writer closing the file says it is complete: no need for the long quiet spell that
+    files without a close event (still open, or on OSes without one) must wait out."""
+    received: queue.Queue[set[str]] = queue.Queue()
+    watcher = FolderWatcher(received.put, debounce_s=60.0)
+    try:
+        watcher.watch(str(tmp_path))
+        still_open = (tmp_path / "downloading.jpg").open("wb")
+        still_open.write(b"x" * 100)
+        still_open.flush()
+        closed = tmp_path / "landed.jpg"
+        closed.write_bytes(b"x" * 100)
+        seen = collect(received, {str(closed)})
+        assert str(closed) in seen
+        assert str(tmp_path / "downloading.jpg") not in seen  # waits out the 60 s debounce
+        still_open.close()
+    finally:
+        watcher.stop()
