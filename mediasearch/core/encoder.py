@@ -324,7 +324,11 @@ class Encoder:
         if self._towers is not None:
             return _normalised(self._towers.encode_image(torch.stack(list(batch)).numpy()))
         with torch.inference_mode():
-            pixels = torch.stack(list(batch)).to(self._device, self._dtype)
+            pixels = torch.stack(list(batch))
+            if self._device.startswith("cuda"):
+                # Page-locked memory lets the copy run asynchronously, at full PCIe speed.
+                pixels = pixels.pin_memory()
+            pixels = pixels.to(self._device, self._dtype, non_blocking=True)
             return _normalised(self._model.encode_image(pixels).float().cpu().numpy())
 
     def encode_images(self, images: Sequence[Image.Image]) -> npt.NDArray[np.float32]:

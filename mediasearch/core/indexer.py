@@ -116,7 +116,15 @@ class Indexer:
         self.encoder = encoder
         self.open_index = open_index
         self.excluded = list(excluded)
-        self.decode_workers = decode_workers or min(8, max(2, os.cpu_count() or 2))
+        self.decode_workers = decode_workers  # None: chosen per run, see _decode_workers
+
+    def _decode_workers(self) -> int:
+        if self.decode_workers:
+            return self.decode_workers
+        cores = os.cpu_count() or 2
+        if self.encoder.device.startswith("cuda"):
+            return min(16, cores)  # the GPU waits on JPEG decoding: give it every core
+        return min(8, max(2, cores))  # the model needs the same cores; decoding overlaps it
 
     def run(
         self,
@@ -329,7 +337,7 @@ class Indexer:
         batch_size = GPU_BATCH_SIZE if self.encoder.device.startswith("cuda") else BATCH_SIZE
         meter = _RateMeter(len(pending))
         min_side = self.encoder.image_size
-        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
+        with ThreadPoolExecutor(self._decode_workers(), thread_name_prefix="decode") as pool:
             in_flight: deque[Future[_Decoded]] = deque()
             queue = iter(pending)
             window = batch_size * (LOOKAHEAD_BATCHES + 1)
