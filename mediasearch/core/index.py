@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -100,6 +101,8 @@ class VectorIndex:
         self._deleted: set[int] = set()
         self._change_seq = 0
         self._dirty = False
+        self._saved_at = time.monotonic()  # loaded or saved: the file matches memory then
+        self._save_lock = threading.Lock()  # one writer of the temp file at a time
         self.health = IndexHealth.EMPTY
 
     # -- opening ---------------------------------------------------------------------------
@@ -159,6 +162,8 @@ class VectorIndex:
         self._live = set(hnsw.get_ids_list()) - self._deleted
         self._change_seq = manifest.change_seq
         self._dirty = False
+        self._saved_at = time.monotonic()  # loaded or saved: the file matches memory then
+        self._save_lock = threading.Lock()  # one writer of the temp file at a time
         return True
 
     def _catch_up(self, catalog: Catalog, model_id: int, since_seq: int) -> None:
@@ -295,25 +300,42 @@ class VectorIndex:
     def dirty(self) -> bool:
         return self._dirty
 
+    @property
+    def seconds_since_save(self) -> float:
+        return time.monotonic() - self._saved_at
+
     def save(self, change_seq: int | None = None) -> None:
-        """Persist atomically: index to a temp file, fsync, rename; then its manifest."""
-        with self._lock:
-            if change_seq is not None:
-                self._change_seq = change_seq
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            self._hnsw.save_index(str(tmp))
-            with tmp.open("rb+") as f:
-                os.fsync(f.fileno())
-            manifest = Manifest(
-                model=self.model_identity,
-                dim=self.dim,
-                count=len(self._live),
-                capacity=self._hnsw.get_max_elements(),
-                change_seq=self._change_seq,
-                sha256=_sha256_of(tmp),
-                deleted=sorted(self._deleted),
-            )
-            os.replace(tmp, self.path)
-            write_atomically(self.manifest_path, json.dumps(asdict(manifest)).encode())
-            self._dirty = False
+        """Persist atomically: index to a temp file, fsync, rename; then its manifest.
+
+        Only the snapshot to the temp file holds the search lock; fsync and checksum (which
+        grow with the index) run while queries go on.
+        """
+        with self._save_lock:
+            with self._lock:
+                if change_seq is not None:
+                    self._change_seq = change_seq
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+                self._hnsw.save_index(str(tmp))
+                snapshot = Manifest(
+                    model=self.model_identity,
+                    dim=self.dim,
+                    count=len(self._live),
+                    capacity=self._hnsw.get_max_elements(),
+                    change_seq=self._change_seq,
+                    sha256="",
+                    deleted=sorted(self._deleted),
+                )
+                self._dirty = False
+                self._saved_at = time.monotonic()
+            try:
+                with tmp.open("rb+") as f:
+                    os.fsync(f.fileno())
+                manifest = Manifest(**{**asdict(snapshot), "sha256": _sha256_of(tmp)})
+                os.replace(tmp, self.path)
+                write_atomically(self.manifest_path, json.dumps(asdict(manifest)).encode())
+            except BaseException:
+                self._dirty = True  # not on disk after all: try again next time
+                raise
+        self._saved_at = time.monotonic()  # loaded or saved: the file matches memory then
+        self._save_lock = threading.Lock()  # one writer of the temp file at a time

@@ -174,7 +174,9 @@ class Indexer:
             self.catalog.delete_files(r.id for r in failed)
             for record in failed:
                 del known[record.path]
-        return self._update(known, scanned, root_of, summary, started, progress, cancel)
+        return self._update(
+            known, scanned, root_of, summary, started, progress, cancel, full_run=True
+        )
 
     def apply_changes(
         self,
@@ -208,7 +210,9 @@ class Indexer:
             )
             scanned.update(found)
             root_of.update(dict.fromkeys(found, root_id))
-        return self._update(known, scanned, root_of, IndexSummary(), started, progress, cancel)
+        return self._update(
+            known, scanned, root_of, IndexSummary(), started, progress, cancel, full_run=False
+        )
 
     def _update(
         self,
@@ -219,16 +223,25 @@ class Indexer:
         started: float,
         progress: ProgressCallback | None,
         cancel: threading.Event,
+        *,
+        full_run: bool,
     ) -> IndexSummary:
+        """Apply a diff and encode what it left pending. A full run also picks up files
+        lacking this model's vector and saves the index at the end; a run for a few
+        watched changes does neither (both cost time that grows with the library, and the
+        catalog already holds the new vectors: an unsaved index catches up from it)."""
         if not cancel.is_set():
             diff = self._diff(known, scanned)
             summary.unchanged += diff.unchanged
             self._apply(diff, root_of, summary)
         if not cancel.is_set():
-            self._encode_pending(summary, progress, cancel)
+            self._encode_pending(summary, progress, cancel, find_missing=full_run)
         summary.cancelled = cancel.is_set()
         opened = self.open_index(False)
-        if opened is not None and opened[1].dirty:
+        due = full_run or (
+            opened is not None and opened[1].seconds_since_save > INDEX_SAVE_INTERVAL_S
+        )
+        if opened is not None and opened[1].dirty and due:
             opened[1].save(self.catalog.change_seq())
         summary.elapsed_s = time.monotonic() - started
         return summary
@@ -323,10 +336,15 @@ class Indexer:
     # -- decode and encode -----------------------------------------------------------------
 
     def _encode_pending(
-        self, summary: IndexSummary, progress: ProgressCallback | None, cancel: threading.Event
+        self,
+        summary: IndexSummary,
+        progress: ProgressCallback | None,
+        cancel: threading.Event,
+        *,
+        find_missing: bool,
     ) -> None:
         opened = self.open_index(False)
-        if opened is not None:
+        if opened is not None and find_missing:
             # Files that are fine but lack a vector from this model (a model switch).
             self.catalog.mark_pending(self.catalog.ids_missing_embedding(opened[0]))
         pending = self.catalog.files_with_status(STATUS_PENDING)

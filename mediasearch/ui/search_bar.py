@@ -23,7 +23,9 @@ from mediasearch.ui.workers import SearchRequest
 if TYPE_CHECKING:
     from PIL import Image
 
-DEBOUNCE_MS = 150  # long enough to skip mid-word queries, short enough to feel instant
+# Text queries cost ~10 ms on the fast backend and a newer one supersedes an older one, so
+# this only skips the queries of fast typists' mid-word keystrokes; 150 ms was felt.
+DEBOUNCE_MS = 60
 CHIP_THUMB = 22
 
 

@@ -166,6 +166,24 @@ def test_apply_changes_handles_new_moved_and_deleted_paths(
     assert str(deleted) not in paths and str(moved_from) not in paths
 
 
+def test_watched_change_is_searchable_after_a_crash_without_an_index_save(
+    indexed: Library, make_library, tmp_path: Path
+) -> None:
+    """apply_changes leaves saving the index for later (a save grows with the library);
+    the catalog holds the new vector, so a process that dies before any save loses nothing."""
+    import random
+
+    index_dir = tmp_path / "home" / "index"
+    before = {p.name: p.stat().st_mtime_ns for p in index_dir.iterdir()}
+    added = tmp_path / "photos" / "landed.png"
+    draw_shape("triangle", "green", random.Random(7), 96).save(added)
+    assert indexed.apply_changes([str(added)]).indexed == 1
+    assert {p.name: p.stat().st_mtime_ns for p in index_dir.iterdir()} == before  # not saved
+
+    after_crash = make_library()  # opened beside the first, which never closes: as after kill -9
+    assert str(added) in {h.path for h in after_crash.search("a green triangle", 500)}
+
+
 def test_forget_drops_a_root(make_library, shape_photos: ShapeFiles, tmp_path: Path) -> None:
     library = make_library()
     phone = tmp_path / "phone"
