@@ -289,9 +289,9 @@ class Encoder:
 
     @property
     def backend(self) -> str:
-        """What computes image vectors: onnx-int8, torch-fp32 or torch-fp16."""
+        """What computes image vectors: onnx-int8 (or -fp32), torch-fp32 or torch-fp16."""
         if self._towers is not None:
-            return "onnx-int8"
+            return f"onnx-{self._towers.info.image_precision}"
         half = self._dtype is not None and self._dtype.itemsize == 2
         return "torch-fp16" if half else "torch-fp32"
 

@@ -30,7 +30,7 @@ PAUSE_POLL_S = 0.2  # how often a paused index job looks for cancel/stop while w
 def engine_label(encoder: Encoder) -> str:
     """Where the model runs, for the status bar: "CPU, fast", "CUDA", ..."""
     device = encoder.device.split(":")[0].upper()
-    return f"{device}, fast" if encoder.backend == "onnx-int8" else device
+    return f"{device}, fast" if encoder.backend.startswith("onnx") else device
 
 
 class IndexWorker(QObject):

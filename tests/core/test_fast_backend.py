@@ -152,3 +152,20 @@ def test_failed_export_is_remembered_not_retried_on_every_start(
     assert len(attempts) == 1
     assert "unsupported operator" in (onnx_backend.previous_failure(attempts[0]) or "")
     assert read_export(attempts[0], encoder.identity()) is None
+
+
+def test_tower_that_quantises_badly_stays_fp32(
+    tiny_model_spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An int8 tower that misses the cosine bar on the probe batch is not used."""
+    monkeypatch.setattr(onnx_backend, "MIN_INT8_COSINE", 1.01)  # no int8 graph can pass
+    monkeypatch.setattr(Encoder, "_export_root", lambda self: tmp_path / "exports")
+    photos = write_shape_images(tmp_path / "photos", 8, seed=4)
+    images = [Image.open(path).convert("RGB") for path, _, _ in photos]
+    fast = Encoder(tiny_model_spec, device="cpu", cache_dir=tmp_path, backend="fast")
+    exact = Encoder(tiny_model_spec, device="cpu", cache_dir=tmp_path, backend="exact")
+
+    fast_images = fast.encode_images(images)
+
+    assert fast.backend == "onnx-fp32"
+    assert _cosines(fast_images, exact.encode_images(images)).min() >= 0.9999
