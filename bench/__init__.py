@@ -1,0 +1,1 @@
+"""mediasearch's benchmark suite: `python -m bench` runs every section and writes JSON."""
