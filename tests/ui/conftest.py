@@ -59,7 +59,13 @@ def make_window(qtbot, tmp_path: Path, tiny_model_spec: str) -> Iterator[WindowF
         settings = Settings(model=model or tiny_model_spec, device="cpu")
 
         def build(s: Settings) -> Library:
-            return Library(home, model=s.model, device="cpu", excluded=s.excluded_folders)
+            return Library(
+                home,
+                model=s.model,
+                device="cpu",
+                backend=s.backend,
+                excluded=s.excluded_folders,
+            )
 
         library = library or build(settings)
         controller = Controller(library, settings, home, make_library=build, watch=watch)
