@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0  # a reader waits this long for the writer's transaction to finish
 
 STATUS_OK = "ok"
@@ -71,6 +71,10 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
+# When a photo was taken: its EXIF time, else its modification time (seconds).
+CAPTURE_TIME = "COALESCE(captured_at, mtime_ns / 1e9)"
+
+
 def _create_v1(db: sqlite3.Connection) -> None:
     _run_script(
         db,
@@ -115,8 +119,17 @@ def _create_v1(db: sqlite3.Connection) -> None:
     )
 
 
+def _index_capture_time_v2(db: sqlite3.Connection) -> None:
+    # Date filters compare this very expression; indexed, they cost the matches, not the
+    # catalog (a 10% date range over 1M files took 550 ms as a full scan).
+    _run_script(db, f"CREATE INDEX files_by_time ON files({CAPTURE_TIME});")
+
+
 # Step-by-step migrations: MIGRATIONS[n] upgrades a database at version n to n + 1.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create_v1}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    0: _create_v1,
+    1: _index_capture_time_v2,
+}
 
 
 class CatalogError(Exception):
@@ -305,18 +318,19 @@ class Catalog:
         clauses: list[str] = []
         params: list[object] = []
         if folder is not None:
+            # A byte range over the unique path index: everything starting with "folder/"
+            # sorts between it and the same prefix with its final separator byte plus one.
             prefix = encode_path(folder.rstrip(os.sep) + os.sep)
-            clauses.append("substr(path, 1, ?) = ?")
-            params += [len(prefix), prefix]
+            clauses.append("path >= ? AND path < ?")
+            params += [prefix, prefix[:-1] + bytes([prefix[-1] + 1])]
         if kinds:
             clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
             params += list(kinds)
-        when = "COALESCE(captured_at, mtime_ns / 1e9)"
         if captured_after is not None:
-            clauses.append(f"{when} >= ?")
+            clauses.append(f"{CAPTURE_TIME} >= ?")
             params.append(captured_after)
         if captured_before is not None:
-            clauses.append(f"{when} < ?")
+            clauses.append(f"{CAPTURE_TIME} < ?")
             params.append(captured_before)
         where = " AND ".join(clauses) if clauses else "1"
         return {int(r["id"]) for r in self._query(f"SELECT id FROM files WHERE {where}", params)}

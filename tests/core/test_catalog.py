@@ -125,3 +125,49 @@ def test_forgetting_a_root_drops_its_files_and_embeddings(catalog: Catalog) -> N
     assert catalog.remove_root("/drop") == [ids[1]]
     assert catalog.embedded_ids(model).tolist() == [ids[0]]
     assert list(catalog.roots().values()) == ["/keep"]
+
+
+def test_search_filters_use_indexes_not_a_scan_of_the_catalog(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    paths = ("/p/a/1.jpg", "/p/a/b/2.jpg", "/p/ab/3.jpg", "/p/a0/4.jpg", "/p/c.jpg")
+    ids = dict(
+        zip(
+            paths,
+            catalog.insert_files(
+                [NewFile(p, root, "image", 1, (i + 1) * 10**9, p) for i, p in enumerate(paths)]
+            ),
+            strict=True,
+        )
+    )
+
+    assert catalog.ids_matching(folder="/p/a") == {ids["/p/a/1.jpg"], ids["/p/a/b/2.jpg"]}
+    assert catalog.ids_matching(captured_after=2.0, captured_before=4.0) == {
+        ids["/p/a/b/2.jpg"],
+        ids["/p/ab/3.jpg"],
+    }
+    # Filters cost what they match, even in a catalog of a million photos.
+    db = sqlite3.connect(catalog.db_path)
+    for where, params in (
+        ("path >= ? AND path < ?", (b"/p/a/", b"/p/a0")),
+        ("COALESCE(captured_at, mtime_ns / 1e9) >= ?", (2.0,)),
+    ):
+        plan = " ".join(
+            str(row[-1])
+            for row in db.execute(f"EXPLAIN QUERY PLAN SELECT id FROM files WHERE {where}", params)
+        )
+        assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
+
+
+def test_version_1_catalog_is_upgraded_in_place(tmp_path: Path) -> None:
+    from mediasearch.core.catalog import MIGRATIONS
+
+    db = sqlite3.connect(tmp_path / "c.sqlite3", isolation_level=None)
+    MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    db.close()
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    assert catalog.schema_version() == SCHEMA_VERSION == 2
+    root = catalog.add_root("/p")
+    catalog.insert_files([NewFile("/p/1.jpg", root, "image", 1, 5 * 10**9, "h")])
+    assert len(catalog.ids_matching(captured_after=1.0)) == 1
+    catalog.close()
