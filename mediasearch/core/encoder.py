@@ -135,8 +135,6 @@ class Encoder:
                 if model is None:
                     model, preprocess = self._create_torch(open_clip, device)
                 self._adopt_torch(model, device)
-            elif model is not None:
-                model = None  # exported just now: ONNX Runtime does all the work from here
             self._tokenizer = open_clip.get_tokenizer(self._tokenizer_name())
             self._preprocess = preprocess
             self._ready = True
@@ -228,6 +226,7 @@ class Encoder:
             record_failure(folder, f"{type(error).__name__}: {error}")
             return None
         log.info("exported %s to ONNX in %.1f s", self.spec, time.perf_counter() - started)
+        gc.collect()  # the exporter's traced graphs hold on to copies of the weights
         return info
 
     def _create(self, open_clip: Any, device: str, precision: str) -> tuple[Any, Any]:
