@@ -19,6 +19,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--home", help="folder for the catalog and index")
     parser.add_argument("--model", help="open_clip name:tag, or a local model folder, this run")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="this run")
+    parser.add_argument("--backend", choices=("fast", "exact"), help="on a CPU, this run")
     # Qt's own options (-platform, -style, ...) pass through to QApplication.
     args, _qt_args = parser.parse_known_args(list(argv))
     return args
@@ -51,6 +52,8 @@ def run_app(argv: list[str]) -> int:
         settings = replace(settings, model=args.model)
     if args.device:
         settings = replace(settings, device=args.device)
+    if args.backend:
+        settings = replace(settings, backend=args.backend)
     try:
         library = default_library(home, settings)
     except Exception as error:  # e.g. a catalog written by a newer version, an unwritable home
@@ -75,7 +78,7 @@ def run_app(argv: list[str]) -> int:
 
 
 def _qt_args(argv: Sequence[str]) -> list[str]:
-    ours = {"--home", "--model", "--device"}
+    ours = {"--home", "--model", "--device", "--backend"}
     out: list[str] = []
     skip = False
     for arg in argv:
