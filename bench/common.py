@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 import time
@@ -117,6 +118,14 @@ class Section:
         lines = [f"== {self.title}", f"   $ {self.command}"]
         lines += [f"   {label.ljust(width)}  {value}" for label, value in self.rows]
         return "\n".join(lines)
+
+
+def report(sections: list[Section], json_path: Path | None) -> None:
+    """Print each section's table; with `json_path`, also write their figures there."""
+    print("\n\n".join(section.render() for section in sections))
+    if json_path is not None:
+        figures = {s.title: {"command": s.command, **s.figures} for s in sections}
+        json_path.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 def median(values: list[float]) -> float:

@@ -15,13 +15,12 @@ In one run, on one machine, with ViT-B-32 (random weights cost what trained ones
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Section, draw_camera_jpeg, draw_camera_jpegs, percentile
+from bench.common import Section, draw_camera_jpeg, draw_camera_jpegs, percentile, report
 
 MODEL = "ViT-B-32:random"
 BATCH = 32  # the indexer's CPU batch size
@@ -161,11 +160,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="ms-bench-"))
-    sections = run(work, args.quick, args.files)
-    for section in sections:
-        print(section.render())
-    if args.json:
-        args.json.write_text(json.dumps({s.title: s.figures for s in sections}, indent=2))
+    report(run(work, args.quick, args.files), args.json)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.common import CAMERA_SIZE, QUERIES, Section, draw_camera_jpeg, median, percentile
+from bench.common import CAMERA_SIZE, QUERIES, Section, draw_camera_jpeg, median, percentile, report
 
 if TYPE_CHECKING:
     from mediasearch.core.indexer import Progress
@@ -352,24 +352,24 @@ def _memory_child(mode: str, home: Path, photos: Path) -> dict[str, Any]:
 
     library = Library(home, model=MODEL, device=DEVICE)
     gc.collect()
-    report: dict[str, Any] = {"before_model": _proc_status_mb("VmRSS")}
+    figures: dict[str, Any] = {"before_model": _proc_status_mb("VmRSS")}
     library.encoder.load()
     library.open_index(True)
     gc.collect()
-    report["loaded"] = _proc_status_mb("VmRSS")
-    report["load_peak"] = _proc_status_mb("VmHWM")
+    figures["loaded"] = _proc_status_mb("VmRSS")
+    figures["load_peak"] = _proc_status_mb("VmHWM")
     if mode == "index":
-        report["peak_reset"] = _reset_peak()
-        report["indexed"] = library.index([str(photos)]).indexed
-        report["index_peak"] = _proc_status_mb("VmHWM")
-        report["after_index"] = _proc_status_mb("VmRSS")
+        figures["peak_reset"] = _reset_peak()
+        figures["indexed"] = library.index([str(photos)]).indexed
+        figures["index_peak"] = _proc_status_mb("VmHWM")
+        figures["after_index"] = _proc_status_mb("VmRSS")
     elif mode == "idle":  # an indexed library as the app holds it between searches
         library.search("warm up", 20)  # the first query allocates the text path's buffers
         gc.collect()
-        report["idle"] = _proc_status_mb("VmRSS")
-    report["engine"] = _engine(library)
+        figures["idle"] = _proc_status_mb("VmRSS")
+    figures["engine"] = _engine(library)
     library.close()
-    return report
+    return figures
 
 
 def _run_child(mode: str, home: Path, photos: Path) -> dict[str, Any]:
@@ -756,11 +756,7 @@ def main() -> None:
 
     work = args.work or Path(tempfile.mkdtemp(prefix="ms-bench-live-"))
     sections = run(work, args.quick)
-    for section in sections:
-        print(section.render())
-    if args.json:
-        report = {s.title: {"command": s.command, **s.figures} for s in sections}
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    report(sections, args.json)
 
 
 if __name__ == "__main__":

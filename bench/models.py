@@ -13,7 +13,6 @@ results table); speed is measured in this one run, on this machine.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import tempfile
@@ -23,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import Section
+from bench.common import Section, report
 
 # name, pretrained tag, published Flickr30k image retrieval R@1 (zero-shot)
 CANDIDATES = [
@@ -127,10 +126,7 @@ def main() -> None:
         sections = run(work, args.quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for section in sections:
-        print(section.render())
-    if args.json:
-        args.json.write_text(json.dumps({s.title: s.figures for s in sections}, indent=2))
+    report(sections, args.json)
 
 
 if __name__ == "__main__":

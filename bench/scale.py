@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bench.common import QUERIES, Section, median, percentile, timed_ms
+from bench.common import QUERIES, Section, median, percentile, report, timed_ms
 from mediasearch.core import index as index_module
 from mediasearch.core.catalog import Catalog, NewFile
 from mediasearch.core.index import EF_CONSTRUCTION, EF_SEARCH, HNSW_M, VectorIndex
@@ -546,10 +546,7 @@ def main() -> None:
     sizes = None if args.quick else parse_sizes(args.sizes)
     with _work_folder(args.work) as work:
         sections = run(work, args.quick, sizes)
-    print("\n\n".join(section.render() for section in sections))
-    if args.json:
-        report = {section.title: section.figures for section in sections}
-        args.json.write_text(json.dumps(report, indent=2))
+    report(sections, args.json)
 
 
 @contextmanager
