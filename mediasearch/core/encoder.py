@@ -157,7 +157,6 @@ class Encoder:
 
     def _adopt_torch(self, model: Any, device: str) -> None:
         """Use `model` in torch for whatever ONNX Runtime does not cover."""
-
         self._model = model
         self._device = device
         self._dtype = next(model.parameters()).dtype

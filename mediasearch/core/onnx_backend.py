@@ -84,17 +84,23 @@ def read_export(folder: Path, identity: str) -> ExportInfo | None:
     return info
 
 
+def _failure_file(folder: Path) -> Path:
+    return folder.parent / f"{folder.name}-{FAILED_FILE}"
+
+
 def previous_failure(folder: Path) -> str | None:
-    """Why exporting this model failed before (then it is not tried on every start)."""
+    """Why exporting this model failed before (then it is not tried on every start; a new
+    FORMAT_VERSION, or deleting the file, tries again)."""
     try:
-        return (folder.parent / f"{folder.name}-{FAILED_FILE}").read_text(encoding="utf-8")
+        return _failure_file(folder).read_text(encoding="utf-8")
     except OSError:
         return None
 
 
 def record_failure(folder: Path, reason: str) -> None:
+    """Remember that exporting into `folder` failed, and why."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    (folder.parent / f"{folder.name}-{FAILED_FILE}").write_text(reason, encoding="utf-8")
+    _failure_file(folder).write_text(reason, encoding="utf-8")
 
 
 def export_towers(model: Any, info: ExportInfo, folder: Path) -> ExportInfo:
