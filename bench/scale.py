@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from bench.common import QUERIES, Section, median, percentile, report, timed_ms
 from mediasearch.core import index as index_module
-from mediasearch.core.catalog import Catalog, NewFile
+from mediasearch.core.catalog import Catalog, EncodedFile, NewFile
 from mediasearch.core.index import EF_CONSTRUCTION, EF_SEARCH, HNSW_M, VectorIndex
 from mediasearch.core.library import CATALOG_FILE, INDEX_DIR, Library
 from mediasearch.core.scanner import KIND_IMAGE
@@ -205,8 +205,10 @@ def fill_catalog(home: Path, size: int, vectors: ClipLikeVectors) -> None:
             ids = catalog.insert_files([fake_file(root_id, n) for n in numbers])
             taken = [1_600_000_000.0 + n * 60.0 for n in numbers]  # a photo a minute
             catalog.store_results(
-                model_id,
-                [(i, v, 4000, 3000, t) for i, v, t in zip(ids, rows, taken, strict=True)],
+                [
+                    EncodedFile.photo(i, model_id, v, 4000, 3000, t)
+                    for i, v, t in zip(ids, rows, taken, strict=True)
+                ],
                 [],
             )
             done = start + len(rows)

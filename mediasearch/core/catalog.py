@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0  # a reader waits this long for the writer's transaction to finish
 
 STATUS_OK = "ok"
@@ -23,6 +23,26 @@ STATUS_PENDING = "pending"
 
 FloatMatrix = npt.NDArray[np.float32]
 IdArray = npt.NDArray[np.int64]
+
+# A file may hold several vectors per model (a video's frames, a sound's windows): its
+# "moments", numbered from 0. The vector index labels each one with the file id in the low
+# bits and the moment number above them, so a photo's label is simply its file id.
+MOMENT_SHIFT = 40  # a trillion file ids; moment numbers still fit far below 2**63
+FILE_ID_MASK = (1 << MOMENT_SHIFT) - 1
+LABEL_SQL = f"((part << {MOMENT_SHIFT}) | file_id)"
+# A decoder that kills its worker process this many times on one file is not tried again
+# until the file changes.
+MAX_CRASHES = 2
+
+
+def label_of(file_id: int, part: int = 0) -> int:
+    """The vector index label of moment `part` of a file."""
+    return (part << MOMENT_SHIFT) | file_id
+
+
+def file_of(label: int) -> int:
+    """The file id inside a vector index label."""
+    return label & FILE_ID_MASK
 
 
 def encode_path(path: str | os.PathLike[str]) -> bytes:
@@ -50,6 +70,48 @@ class FileRecord:
     width: int | None
     height: int | None
     captured_at: float | None
+    duration_s: float | None = None
+    crashes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Moments:
+    """The vectors of one file in one model's space, each with its time in the file.
+
+    A photo has one moment at time None; a video one per sampled frame; a sound one per
+    window (its start second).
+    """
+
+    model_id: int
+    vectors: FloatMatrix
+    times: Sequence[float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedFile:
+    """Everything one file's encoding produced, committed in one transaction."""
+
+    file_id: int
+    moments: Sequence[Moments]
+    width: int | None = None
+    height: int | None = None
+    captured_at: float | None = None
+    duration_s: float | None = None
+    kind: str | None = None  # set when the content proved another kind (a video with no picture)
+
+    @classmethod
+    def photo(
+        cls,
+        file_id: int,
+        model_id: int,
+        vector: npt.NDArray[np.float32],
+        width: int | None = None,
+        height: int | None = None,
+        captured_at: float | None = None,
+    ) -> EncodedFile:
+        """A still image's result: one vector, at no particular time."""
+        moments = Moments(model_id, np.asarray(vector, np.float32).reshape(1, -1), [None])
+        return cls(file_id, [moments], width, height, captured_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +187,37 @@ def _index_capture_time_v2(db: sqlite3.Connection) -> None:
     _run_script(db, f"CREATE INDEX files_by_time ON files({CAPTURE_TIME});")
 
 
+def _add_moments_v3(db: sqlite3.Connection) -> None:
+    # SQLite cannot change a primary key in place: copy into the new shape, every existing
+    # vector becoming moment 0 of its file (so existing index labels stay valid).
+    _run_script(
+        db,
+        """
+        CREATE TABLE embeddings_v3(
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+            part INTEGER NOT NULL,
+            at_s REAL,
+            vector BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY(file_id, model_id, part)
+        );
+        INSERT INTO embeddings_v3(file_id, model_id, part, at_s, vector, seq)
+            SELECT file_id, model_id, 0, NULL, vector, seq FROM embeddings;
+        DROP TABLE embeddings;
+        ALTER TABLE embeddings_v3 RENAME TO embeddings;
+        CREATE INDEX embeddings_by_seq ON embeddings(model_id, seq);
+        ALTER TABLE files ADD COLUMN duration_s REAL;
+        ALTER TABLE files ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 # Step-by-step migrations: MIGRATIONS[n] upgrades a database at version n to n + 1.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: _create_v1,
     1: _index_capture_time_v2,
+    2: _add_moments_v3,
 }
 
 
@@ -260,6 +349,8 @@ class Catalog:
             width=row["width"],
             height=row["height"],
             captured_at=row["captured_at"],
+            duration_s=row["duration_s"],
+            crashes=int(row["crashes"]),
         )
 
     def files_in_root(self, root_id: int) -> dict[str, FileRecord]:
@@ -362,7 +453,7 @@ class Catalog:
         with self.transaction() as db:
             db.execute(
                 "UPDATE files SET size = ?, mtime_ns = ?, content_hash = ?, status = ?,"
-                " error = NULL WHERE id = ?",
+                " error = NULL, crashes = 0 WHERE id = ?",
                 (size, mtime_ns, content_hash, STATUS_PENDING, file_id),
             )
             db.execute("DELETE FROM embeddings WHERE file_id = ?", (file_id,))
@@ -420,89 +511,159 @@ class Catalog:
         return (int(rows[0]["id"]), int(rows[0]["dim"])) if rows else None
 
     def store_results(
-        self,
-        model_id: int,
-        embedded: Sequence[
-            tuple[int, npt.NDArray[np.float32], int | None, int | None, float | None]
-        ],
-        failed: Sequence[tuple[int, str]],
+        self, encoded: Sequence[EncodedFile], failed: Sequence[tuple[int, str]]
     ) -> None:
-        """Commit one encoded batch atomically.
+        """Commit one encoded batch atomically; `failed` holds (file id, reason).
 
-        `embedded` holds (file id, vector, width, height, capture time); `failed` holds
-        (file id, reason). A process killed mid-run loses at most the batch in flight.
+        A file's moments replace whatever it held before in those models' spaces. A process
+        killed mid-run loses at most the batch in flight.
         """
         with self.transaction() as db:
             seq = self._bump_seq(db)
+            for done in encoded:
+                for moments in done.moments:
+                    db.execute(
+                        "DELETE FROM embeddings WHERE file_id = ? AND model_id = ?",
+                        (done.file_id, moments.model_id),
+                    )
+                    vectors = np.asarray(moments.vectors, np.float32)
+                    vectors = vectors.reshape(len(moments.times), -1)
+                    db.executemany(
+                        "INSERT INTO embeddings(file_id, model_id, part, at_s, vector, seq)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (done.file_id, moments.model_id, part, at_s, vector.tobytes(), seq)
+                            for part, (at_s, vector) in enumerate(
+                                zip(moments.times, vectors, strict=True)
+                            )
+                        ],
+                    )
             db.executemany(
-                "INSERT OR REPLACE INTO embeddings(file_id, model_id, vector, seq)"
-                " VALUES (?, ?, ?, ?)",
+                "UPDATE files SET status = ?, error = NULL, width = ?, height = ?,"
+                " captured_at = ?, duration_s = ? WHERE id = ?",
                 [
-                    (fid, model_id, np.asarray(vec, np.float32).tobytes(), seq)
-                    for fid, vec, *_ in embedded
+                    (STATUS_OK, d.width, d.height, d.captured_at, d.duration_s, d.file_id)
+                    for d in encoded
                 ],
             )
             db.executemany(
-                "UPDATE files SET status = ?, error = NULL, width = ?, height = ?,"
-                " captured_at = ? WHERE id = ?",
-                [(STATUS_OK, w, h, t, fid) for fid, _, w, h, t in embedded],
+                "UPDATE files SET kind = ? WHERE id = ?",
+                [(d.kind, d.file_id) for d in encoded if d.kind is not None],
             )
             db.executemany(
                 "UPDATE files SET status = ?, error = ? WHERE id = ?",
                 [(STATUS_ERROR, reason, fid) for fid, reason in failed],
             )
 
+    def record_crash(self, file_id: int, reason: str) -> bool:
+        """Count a decoder crash or hang on a file; True while it may still be retried.
+
+        The file stays pending after its first crash (the next run tries once more, in a
+        fresh worker) and is marked failed for good after MAX_CRASHES.
+        """
+        with self.transaction() as db:
+            db.execute("UPDATE files SET crashes = crashes + 1 WHERE id = ?", (file_id,))
+            row = db.execute("SELECT crashes FROM files WHERE id = ?", (file_id,)).fetchone()
+            if row is None:
+                return False
+            if int(row[0]) < MAX_CRASHES:
+                return True
+            db.execute(
+                "UPDATE files SET status = ?, error = ? WHERE id = ?",
+                (STATUS_ERROR, f"{reason}; not retried until the file changes", file_id),
+            )
+            return False
+
     def copy_embeddings(self, source_id: int, target_id: int) -> bool:
         """Give a byte-identical copy of a file the embeddings of its twin, without encoding."""
         with self.transaction() as db:
             source = db.execute(
-                "SELECT status, width, height, captured_at FROM files WHERE id = ?", (source_id,)
+                "SELECT status, width, height, captured_at, duration_s FROM files WHERE id = ?",
+                (source_id,),
             ).fetchone()
             if source is None or source[0] != STATUS_OK:
                 return False
             seq = self._bump_seq(db)
+            db.execute("DELETE FROM embeddings WHERE file_id = ?", (target_id,))
             db.execute(
-                "INSERT OR REPLACE INTO embeddings(file_id, model_id, vector, seq)"
-                " SELECT ?, model_id, vector, ? FROM embeddings WHERE file_id = ?",
+                "INSERT INTO embeddings(file_id, model_id, part, at_s, vector, seq)"
+                " SELECT ?, model_id, part, at_s, vector, ? FROM embeddings WHERE file_id = ?",
                 (target_id, seq, source_id),
             )
             db.execute(
                 "UPDATE files SET status = ?, error = NULL, width = ?, height = ?,"
-                " captured_at = ? WHERE id = ?",
-                (STATUS_OK, source[1], source[2], source[3], target_id),
+                " captured_at = ?, duration_s = ? WHERE id = ?",
+                (STATUS_OK, *source[1:], target_id),
             )
             return True
 
     def embedding(self, file_id: int, model_id: int) -> npt.NDArray[np.float32] | None:
+        """A file's first vector in a model's space (a photo's only one)."""
         rows = self._query(
-            "SELECT vector FROM embeddings WHERE file_id = ? AND model_id = ?",
+            "SELECT vector FROM embeddings WHERE file_id = ? AND model_id = ?"
+            " ORDER BY part LIMIT 1",
             (file_id, model_id),
         )
         return np.frombuffer(rows[0]["vector"], np.float32).copy() if rows else None
 
+    def file_moments(self, file_id: int, model_id: int) -> tuple[IdArray, FloatMatrix]:
+        """Index labels and vectors of every moment of one file in a model's space."""
+        return self._labelled_vectors("WHERE model_id = ? AND file_id = ?", (model_id, file_id))
+
     def embeddings(self, model_id: int, *, since_seq: int = 0) -> tuple[IdArray, FloatMatrix]:
-        """Stored vectors of a model changed after `since_seq` (all of them by default)."""
+        """Index labels and stored vectors of a model changed after `since_seq` (all of
+        them by default)."""
+        return self._labelled_vectors("WHERE model_id = ? AND seq > ?", (model_id, since_seq))
+
+    def _labelled_vectors(
+        self, where: str, params: Sequence[object]
+    ) -> tuple[IdArray, FloatMatrix]:
         rows = self._query(
-            "SELECT file_id, vector FROM embeddings WHERE model_id = ? AND seq > ?"
-            " ORDER BY file_id",
-            (model_id, since_seq),
+            f"SELECT {LABEL_SQL} AS label, vector FROM embeddings {where} ORDER BY label",
+            params,
         )
-        ids = np.fromiter((r["file_id"] for r in rows), np.int64, len(rows))
+        labels = np.fromiter((r["label"] for r in rows), np.int64, len(rows))
         if not rows:
-            return ids, np.zeros((0, 0), np.float32)
+            return labels, np.zeros((0, 0), np.float32)
         matrix = np.frombuffer(b"".join(r["vector"] for r in rows), np.float32)
-        return ids, matrix.reshape(len(rows), -1).copy()
+        return labels, matrix.reshape(len(rows), -1).copy()
 
-    def embedded_ids(self, model_id: int) -> IdArray:
-        rows = self._query("SELECT file_id FROM embeddings WHERE model_id = ?", (model_id,))
-        return np.fromiter((r["file_id"] for r in rows), np.int64, len(rows))
-
-    def ids_missing_embedding(self, model_id: int) -> list[int]:
-        """Files decoded fine once but not encoded with this model (e.g. after a model switch)."""
+    def embedded_labels(self, model_id: int) -> IdArray:
+        """Index labels of every vector stored for a model."""
         rows = self._query(
-            "SELECT id FROM files WHERE status = ? AND id NOT IN"
+            f"SELECT {LABEL_SQL} AS label FROM embeddings WHERE model_id = ?", (model_id,)
+        )
+        return np.fromiter((r["label"] for r in rows), np.int64, len(rows))
+
+    def embedded_file_count(self, model_id: int) -> int:
+        rows = self._query(
+            "SELECT COUNT(*) AS n FROM embeddings WHERE model_id = ? AND part = 0", (model_id,)
+        )
+        return int(rows[0]["n"])
+
+    def moment_times(self, model_id: int, labels: Iterable[int]) -> dict[int, float | None]:
+        """The time in its file (seconds) of each labelled moment; None for photos."""
+        wanted = [(file_of(label), label >> MOMENT_SHIFT) for label in labels]
+        times: dict[int, float | None] = {}
+        for start in range(0, len(wanted), 400):  # two parameters each, under SQLite's limit
+            chunk = wanted[start : start + 400]
+            pairs = " OR ".join("(file_id = ? AND part = ?)" for _ in chunk)
+            rows = self._query(
+                f"SELECT {LABEL_SQL} AS label, at_s FROM embeddings"
+                f" WHERE model_id = ? AND ({pairs})",
+                [model_id, *(value for pair in chunk for value in pair)],
+            )
+            times.update((int(r["label"]), r["at_s"]) for r in rows)
+        return times
+
+    def ids_missing_embedding(self, model_id: int, kinds: Sequence[str]) -> list[int]:
+        """Files of these kinds that decoded fine once but have no vector from this model
+        (e.g. after a model switch)."""
+        marks = ",".join("?" * len(kinds))
+        rows = self._query(
+            f"SELECT id FROM files WHERE status = ? AND kind IN ({marks}) AND id NOT IN"
             " (SELECT file_id FROM embeddings WHERE model_id = ?)",
-            (STATUS_OK, model_id),
+            (STATUS_OK, *kinds, model_id),
         )
         return [int(r["id"]) for r in rows]
 

@@ -18,7 +18,7 @@ import hnswlib
 import numpy as np
 import numpy.typing as npt
 
-from mediasearch.core.catalog import Catalog
+from mediasearch.core.catalog import FILE_ID_MASK, MOMENT_SHIFT, Catalog, file_of
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ EF_SEARCH = 256
 MIN_CAPACITY = 1024
 # Below this many candidate ids an exact dot product beats a filtered graph walk.
 BRUTE_FORCE_LIMIT = 20_000
+# Vectors whose query similarities describe "an unrelated item" for score calibration.
+REFERENCE_SAMPLE = 1024
 
 
 class IndexHealth(StrEnum):
@@ -86,7 +88,10 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 class VectorIndex:
-    """Approximate nearest-neighbour search over normalised embeddings; labels are file ids.
+    """Approximate nearest-neighbour search over normalised embeddings.
+
+    Labels are catalog labels (`catalog.label_of`): a photo's is its file id, the moments of
+    a video or sound carry their number above the file id. Removal and filters take file ids.
 
     All methods are thread-safe: the indexer adds while the UI searches.
     """
@@ -101,6 +106,10 @@ class VectorIndex:
         self._hnsw = self._new_hnsw(MIN_CAPACITY)
         self._live: set[int] = set()
         self._deleted: set[int] = set()
+        # Labels of moments past the first, by file: only videos and sounds have any, so
+        # photo libraries pay nothing for it.
+        self._later_moments: dict[int, set[int]] = {}
+        self._reference: npt.NDArray[np.float32] | None = None
         self._change_seq = 0
         self._dirty = False
         self._saved_at = time.monotonic()  # loaded or saved: the file matches memory then
@@ -120,7 +129,7 @@ class VectorIndex:
                 else:
                     self._catch_up(catalog, model_id, manifest.change_seq)
                     self.health = IndexHealth.SYNCED
-                if set(catalog.embedded_ids(model_id).tolist()) == self._live:
+                if set(catalog.embedded_labels(model_id).tolist()) == self._live:
                     return self.health
                 log.warning("index %s disagrees with the catalog; rebuilding", self.path.name)
             self.rebuild(catalog, model_id)
@@ -162,6 +171,7 @@ class VectorIndex:
         self._hnsw = hnsw
         self._deleted = set(manifest.deleted)
         self._live = set(hnsw.get_ids_list()) - self._deleted
+        self._index_moments(self._live, fresh=True)
         self._change_seq = manifest.change_seq
         self._dirty = False
         self._saved_at = time.monotonic()  # loaded or saved: the file matches memory then
@@ -171,7 +181,7 @@ class VectorIndex:
     def _catch_up(self, catalog: Catalog, model_id: int, since_seq: int) -> None:
         ids, vectors = catalog.embeddings(model_id, since_seq=since_seq)
         self.add(ids.tolist(), vectors)
-        stale = self._live - set(catalog.embedded_ids(model_id).tolist())
+        stale = self._live - set(catalog.embedded_labels(model_id).tolist())
         self.remove(stale)
         self._change_seq = catalog.change_seq()
 
@@ -185,6 +195,7 @@ class VectorIndex:
             if len(ids):
                 self._hnsw.add_items(vectors, ids, num_threads=-1)
                 self._live = set(ids.tolist())
+            self._index_moments(self._live, fresh=True)
             self._dirty = True
             self.health = IndexHealth.REBUILT if len(ids) else IndexHealth.EMPTY
 
@@ -221,7 +232,16 @@ class VectorIndex:
             if fresh:
                 self._add_fresh([ids[i] for i in fresh], vectors[fresh])
             self._live.update(ids)
+            self._index_moments(ids)
             self._dirty = True
+
+    def _index_moments(self, labels: Iterable[int], *, fresh: bool = False) -> None:
+        if fresh:
+            self._later_moments = {}
+            self._reference = None
+        for label in labels:
+            if label >> MOMENT_SHIFT:
+                self._later_moments.setdefault(file_of(label), set()).add(label)
 
     def _add_fresh(self, ids: list[int], vectors: npt.NDArray[np.float32]) -> None:
         # Deleted slots are reused first; grow geometrically only for what they cannot hold.
@@ -233,14 +253,41 @@ class VectorIndex:
             # The labels of reused slots are gone from hnswlib for good.
             self._deleted &= set(self._hnsw.get_ids_list())
 
-    def remove(self, ids: Iterable[int]) -> None:
+    def remove(self, labels: Iterable[int]) -> None:
+        """Take these labels out (searches stop returning them at once)."""
         with self._lock:
-            for label in ids:
+            for label in labels:
                 if label in self._live:
                     self._hnsw.mark_deleted(label)
                     self._live.discard(label)
                     self._deleted.add(label)
                     self._dirty = True
+                    later = self._later_moments.get(file_of(label))
+                    if later is not None:
+                        later.discard(label)
+                        if not later:
+                            del self._later_moments[file_of(label)]
+
+    def remove_files(self, file_ids: Iterable[int]) -> None:
+        """Take out every moment of these files."""
+        with self._lock:
+            for file_id in list(file_ids):
+                self.remove([file_id, *self._later_moments.get(file_id, ())])
+
+    def labels_of(self, file_ids: Iterable[int]) -> list[int]:
+        """The live labels of these files' moments."""
+        with self._lock:
+            labels = []
+            for file_id in file_ids:
+                if file_id in self._live:
+                    labels.append(file_id)
+                labels.extend(self._later_moments.get(file_id, ()))
+            return labels
+
+    @property
+    def has_moments(self) -> bool:
+        """Whether some file holds more than one vector (so hits need grouping by file)."""
+        return bool(self._later_moments)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -260,12 +307,12 @@ class VectorIndex:
         k: int,
         allowed: Collection[int] | None = None,
     ) -> list[tuple[int, float]]:
-        """The k nearest live labels to `vector` (optionally among `allowed` only), best
-        first, with cosine similarity scores."""
+        """The k nearest live labels to `vector` (optionally only moments of the files in
+        `allowed`), best first, with cosine similarity scores."""
         query = np.asarray(vector, dtype=np.float32).reshape(1, self.dim)
         with self._lock:
             if allowed is not None:
-                candidates = [i for i in allowed if i in self._live]
+                candidates = self.labels_of(allowed)
                 if len(candidates) <= BRUTE_FORCE_LIMIT:
                     return self._exact(query[0], candidates, k)
             k = min(k, len(self._live))
@@ -273,7 +320,11 @@ class VectorIndex:
                 return []
             self._hnsw.set_ef(max(EF_SEARCH, k))
             allowed_set = set(allowed) if allowed is not None else None
-            accept = (lambda label: label in allowed_set) if allowed_set is not None else None
+            accept = (
+                (lambda label: (label & FILE_ID_MASK) in allowed_set)
+                if allowed_set is not None
+                else None
+            )
             while k > 0:
                 try:
                     labels, distances = self._hnsw.knn_query(query, k=k, filter=accept)
@@ -295,6 +346,24 @@ class VectorIndex:
         scores = self.vectors(candidates) @ query
         top = np.argsort(-scores)[:k]
         return [(candidates[i], float(scores[i])) for i in top]
+
+    def reference_scores(self, vector: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Similarities of `vector` to a fixed random sample of the index: what scores of
+        unrelated items look like for this query, used to calibrate scores across spaces."""
+        with self._lock:
+            if self._reference is None or len(self._reference) < min(
+                REFERENCE_SAMPLE, len(self._live) // 2
+            ):
+                # Resampled as the index grows (until it holds the full sample size).
+                live = sorted(self._live)
+                if not live:
+                    return np.zeros(0, np.float32)
+                rng = np.random.default_rng(0)
+                chosen = rng.choice(len(live), min(REFERENCE_SAMPLE, len(live)), replace=False)
+                self._reference = self.vectors([live[i] for i in chosen])
+            reference = self._reference
+        scores: npt.NDArray[np.float32] = reference @ np.asarray(vector, np.float32)
+        return scores
 
     # -- saving ----------------------------------------------------------------------------
 

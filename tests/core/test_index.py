@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mediasearch.core.catalog import Catalog, NewFile
+from mediasearch.core.catalog import Catalog, EncodedFile, NewFile
 from mediasearch.core.index import MIN_CAPACITY, IndexHealth, VectorIndex
 
 DIM = 16
@@ -35,7 +35,7 @@ def fill(catalog: Catalog, n: int, seed: int = 0) -> tuple[int, list[int], np.nd
     model_id = catalog.model_id("test-model", DIM)
     vectors = unit_vectors(n, seed)
     catalog.store_results(
-        model_id, [(i, v, 1, 1, None) for i, v in zip(ids, vectors, strict=True)], []
+        [EncodedFile.photo(i, model_id, v) for i, v in zip(ids, vectors, strict=True)], []
     )
     return model_id, ids, vectors
 
@@ -140,3 +140,20 @@ def test_damaged_index_is_rebuilt_from_catalog(
     assert again.open(catalog, model_id) == IndexHealth.REBUILT
     assert len(again) == 30
     assert again.query(vectors[9], 1)[0][0] == ids[9]
+
+
+def test_moments_of_a_file_are_filtered_and_removed_by_file(tmp_path: Path) -> None:
+    from mediasearch.core.catalog import file_of, label_of
+
+    index = VectorIndex(tmp_path, "m", DIM)
+    vectors = unit_vectors(4)
+    video = [label_of(7, part) for part in range(3)]
+    index.add([5, *video], vectors)
+    assert index.has_moments
+    # A filter names files; every moment of an allowed file may answer.
+    hits = index.query(vectors[2], 4, allowed={7})
+    assert {label for label, _ in hits} == set(video)
+    assert hits[0][0] == video[1] and file_of(hits[0][0]) == 7
+    index.remove_files([7])
+    assert [label for label, _ in index.query(vectors[2], 4)] == [5]
+    assert not index.has_moments
