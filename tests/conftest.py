@@ -11,6 +11,7 @@ import pytest
 
 from mediasearch.core.library import Library
 from tests.support.shapes import write_shape_images
+from tests.support.tiny_clap import tiny_clap_dir
 from tests.support.tiny_model import tiny_model_dir
 
 # Set to a folder to keep the trained model between runs while developing; CI trains afresh.
@@ -30,6 +31,19 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_spec(tiny_model: Path) -> str:
     return f"local-dir:{tiny_model}"
+
+
+@pytest.fixture(scope="session")
+def tiny_clap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A transformers CLAP model folder trained on synthesized sounds, once per run."""
+    cache = os.environ.get(MODEL_CACHE_ENV)
+    root = Path(cache) if cache else tmp_path_factory.mktemp("clap")
+    return tiny_clap_dir(root)
+
+
+@pytest.fixture(scope="session")
+def tiny_clap_spec(tiny_clap: Path) -> str:
+    return f"local-dir:{tiny_clap}"
 
 
 @pytest.fixture
