@@ -19,9 +19,12 @@ from mediasearch.config import Settings, cache_dir, home_dir
 from mediasearch.core.catalog import CatalogError
 from mediasearch.core.indexer import PHASE_SCANNING, IndexSummary, Progress
 from mediasearch.core.library import Library
+from mediasearch.core.media.kinds import KIND_AUDIO, KIND_IMAGE, KIND_VIDEO, clock
 from mediasearch.core.search import Hit, QueryError, SearchFilters
 from mediasearch.core.weights import ModelUnavailableError
 
+# What users type for --kind, and the catalog's kind for it.
+KIND_CHOICES = {"photo": KIND_IMAGE, "video": KIND_VIDEO, "sound": KIND_AUDIO}
 VERBS = ("index", "search", "similar", "status", "forget")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 BAR_WIDTH = 30
@@ -65,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         verb.add_argument("--folder", help="only files under this folder")
         verb.add_argument("--after", type=_date, help="captured on or after YYYY-MM-DD")
         verb.add_argument("--before", type=_date, help="captured before YYYY-MM-DD")
+        verb.add_argument(
+            "--kind",
+            action="append",
+            choices=sorted(KIND_CHOICES),
+            help="only photos, videos or sounds (repeat for several)",
+        )
 
     status = verbs.add_parser("status", help="files, errors, model, device and index health")
     status.add_argument("--errors", action="store_true", help="list skipped files and why")
@@ -92,6 +101,7 @@ def open_library(args: argparse.Namespace) -> Library:
         backend=args.backend or settings.backend,
         cache_dir=cache_dir(home),
         excluded=settings.excluded_folders,
+        audio_model=settings.sound_model(),
     )
 
 
@@ -151,7 +161,10 @@ def _index(library: Library, args: argparse.Namespace) -> int:
 
 def _filters(args: argparse.Namespace) -> SearchFilters | None:
     filters = SearchFilters(
-        folder=args.folder, captured_after=args.after, captured_before=args.before
+        folder=args.folder,
+        kinds=tuple(KIND_CHOICES[k] for k in args.kind) if args.kind else None,
+        captured_after=args.after,
+        captured_before=args.before,
     )
     return filters if filters.active else None
 
@@ -168,12 +181,16 @@ def _similar(library: Library, args: argparse.Namespace) -> int:
 
 def _print_hits(hits: list[Hit], as_json: bool) -> int:
     if as_json:
-        rows = [{"path": h.path, "score": round(h.score, 4), "kind": h.kind} for h in hits]
+        rows = [
+            {"path": h.path, "score": round(h.score, 4), "kind": h.kind, "at_s": h.at_s}
+            for h in hits
+        ]
         print(json.dumps(rows))
     elif not hits:
         print("no results: index some folders first (mediasearch index FOLDER)", file=sys.stderr)
     for hit in hits if not as_json else ():
-        print(f"{hit.score:.3f}  {hit.path}")
+        moment = f"  @ {clock(hit.at_s)}" if hit.at_s is not None else ""
+        print(f"{hit.score:.3f}  {hit.path}{moment}")
     return EXIT_OK
 
 

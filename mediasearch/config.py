@@ -10,6 +10,7 @@ from pathlib import Path
 
 import platformdirs
 
+from mediasearch.core.audio_encoder import DEFAULT_AUDIO_MODEL, transformers_available
 from mediasearch.core.index import write_atomically
 from mediasearch.core.weights import DEFAULT_MODEL
 
@@ -48,7 +49,15 @@ class Settings:
     backend: str = "fast"  # fast (ONNX Runtime, int8 images on a CPU) or exact (torch fp32)
     thumbnail_size: int = 160
     excluded_folders: list[str] = field(default_factory=list)
+    sound_search: bool = True  # index sounds and video soundtracks (needs the audio extra)
+    audio_model: str = DEFAULT_AUDIO_MODEL  # a CLAP repo id or "local-dir:PATH"
     schema_version: int = SETTINGS_SCHEMA_VERSION
+
+    def sound_model(self) -> str | None:
+        """The sound model to use, or None when sound search is off or not installed."""
+        if not self.sound_search or not self.audio_model:
+            return None
+        return self.audio_model if transformers_available() else None
 
     @classmethod
     def load(cls, home: Path) -> Settings:

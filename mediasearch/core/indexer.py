@@ -17,12 +17,14 @@ from mediasearch.core.catalog import (
     STATUS_OK,
     STATUS_PENDING,
     Catalog,
+    EncodedFile,
     FileRecord,
     NewFile,
 )
 from mediasearch.core.fingerprint import content_hash
 from mediasearch.core.media.errors import MediaError
 from mediasearch.core.media.images import ImageInfo, decode_image
+from mediasearch.core.media.kinds import KIND_AUDIO, KIND_IMAGE, KIND_VIDEO
 from mediasearch.core.scanner import (
     ScannedFile,
     is_excluded,
@@ -32,12 +34,15 @@ from mediasearch.core.scanner import (
     scan_file,
     scan_root,
 )
+from mediasearch.core.weights import ModelUnavailableError
 
 if TYPE_CHECKING:
     import torch
 
+    from mediasearch.core.audio_encoder import AudioEncoder
     from mediasearch.core.encoder import Encoder
     from mediasearch.core.index import VectorIndex
+    from mediasearch.core.media.worker import MediaWorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -111,12 +116,23 @@ class Indexer:
         *,
         excluded: Sequence[str] = (),
         decode_workers: int | None = None,
+        audio_encoder: AudioEncoder | None = None,
+        open_sound_index: IndexOpener | None = None,
+        media_workers: MediaWorkerPool | None = None,
     ) -> None:
+        """Sound files are indexed only with an `audio_encoder` (and `open_sound_index`);
+        videos and sounds are decoded by `media_workers` (a pool made per run if None)."""
         self.catalog = catalog
         self.encoder = encoder
         self.open_index = open_index
         self.excluded = list(excluded)
         self.decode_workers = decode_workers  # None: chosen per run, see _decode_workers
+        self.audio_encoder = audio_encoder
+        self.open_sound_index = open_sound_index if audio_encoder is not None else None
+        self.media_workers = media_workers
+        self.kinds = frozenset(
+            {KIND_IMAGE, KIND_VIDEO} | ({KIND_AUDIO} if audio_encoder else set())
+        )
 
     def _decode_workers(self) -> int:
         if self.decode_workers:
@@ -162,6 +178,7 @@ class Indexer:
                 excluded=self.excluded,
                 cancel=cancel,
                 on_progress=_scan_reporter(progress, root),
+                kinds=self.kinds,
             )
             known.update(self.catalog.files_in_root(root_id))
             scanned.update(found)
@@ -204,9 +221,9 @@ class Indexer:
                 continue
             known.update(self.catalog.files_under(path))
             found = (
-                scan_root(path, excluded=self.excluded, cancel=cancel)
+                scan_root(path, excluded=self.excluded, cancel=cancel, kinds=self.kinds)
                 if os.path.isdir(path)
-                else scan_file(path)
+                else scan_file(path, self.kinds)
             )
             scanned.update(found)
             root_of.update(dict.fromkeys(found, root_id))
@@ -237,12 +254,10 @@ class Indexer:
         if not cancel.is_set():
             self._encode_pending(summary, progress, cancel, find_missing=full_run)
         summary.cancelled = cancel.is_set()
-        opened = self.open_index(False)
-        due = full_run or (
-            opened is not None and opened[1].seconds_since_save > INDEX_SAVE_INTERVAL_S
-        )
-        if opened is not None and opened[1].dirty and due:
-            opened[1].save(self.catalog.change_seq())
+        for opened in self._opened_indexes():
+            due = full_run or opened[1].seconds_since_save > INDEX_SAVE_INTERVAL_S
+            if opened[1].dirty and due:
+                opened[1].save(self.catalog.change_seq())
         summary.elapsed_s = time.monotonic() - started
         return summary
 
@@ -314,10 +329,16 @@ class Indexer:
         self.catalog.mark_changed(record.id, found.size, found.mtime_ns, digest)
         self._drop_from_index([record.id])
 
+    def _opened_indexes(self) -> list[tuple[int, VectorIndex]]:
+        """The indexes of every space already opened (none is created here)."""
+        opened = [self.open_index(False)]
+        if self.open_sound_index is not None:
+            opened.append(self.open_sound_index(False))
+        return [o for o in opened if o is not None]
+
     def _drop_from_index(self, ids: list[int]) -> None:
-        opened = self.open_index(False)
-        if opened is not None:
-            opened[1].remove(ids)
+        for opened in self._opened_indexes():
+            opened[1].remove_files(ids)
 
     def _reuse_twin_embedding(self, file_id: int, new: NewFile, summary: IndexSummary) -> None:
         if new.content_hash is None:
@@ -325,11 +346,9 @@ class Indexer:
         for twin in self.catalog.files_with_hash(new.content_hash):
             if twin.id != file_id and twin.status == STATUS_OK and twin.size == new.size:
                 if self.catalog.copy_embeddings(twin.id, file_id):
-                    opened = self.open_index(False)
-                    if opened is not None:
-                        vector = self.catalog.embedding(file_id, opened[0])
-                        if vector is not None:
-                            opened[1].add([file_id], vector)
+                    for model_id, index in self._opened_indexes():
+                        labels, vectors = self.catalog.file_moments(file_id, model_id)
+                        index.add(labels.tolist(), vectors)
                     summary.duplicates += 1
                 return
 
@@ -343,17 +362,56 @@ class Indexer:
         *,
         find_missing: bool,
     ) -> None:
-        opened = self.open_index(False)
-        if opened is not None and find_missing:
-            # Files that are fine but lack a vector from this model (a model switch).
-            self.catalog.mark_pending(self.catalog.ids_missing_embedding(opened[0]))
+        if find_missing:
+            self._mark_missing_pending()
         pending = self.catalog.files_with_status(STATUS_PENDING)
         if not pending:
             return
+        meter = _RateMeter(len(pending))
+        media = [r for r in pending if r.kind in (KIND_VIDEO, KIND_AUDIO)]
+        images = [r for r in pending if r.kind not in (KIND_VIDEO, KIND_AUDIO)]
+        if images:
+            self._encode_images(images, meter, summary, progress, cancel)
+        if media and not cancel.is_set():
+            # Imported here: videos need PyAV and worker processes, which a run over photos
+            # alone never starts.
+            from mediasearch.core.media_indexer import MediaEncoder
+
+            MediaEncoder(self, meter.advance_reporting(progress)).run(media, summary, cancel)
+
+    def _mark_missing_pending(self) -> None:
+        """Files that are fine but lack a vector from a model in use (after a model switch)."""
+        opened = self.open_index(False)
+        if opened is not None:
+            self.catalog.mark_pending(
+                self.catalog.ids_missing_embedding(opened[0], (KIND_IMAGE, KIND_VIDEO))
+            )
+        sound = self.open_sound_index(False) if self.open_sound_index else None
+        if sound is not None:
+            self.catalog.mark_pending(self.catalog.ids_missing_embedding(sound[0], (KIND_AUDIO,)))
+
+    def open_sound(self) -> tuple[int, VectorIndex] | None:
+        """The sound model's index, loading the model; None (logged) when it is unavailable,
+        so that photos and videos still get indexed."""
+        if self.open_sound_index is None:
+            return None
+        try:
+            return self.open_sound_index(True)
+        except ModelUnavailableError as error:
+            log.warning("sound model unavailable, sounds wait for it: %s", error)
+            return None
+
+    def _encode_images(
+        self,
+        pending: list[FileRecord],
+        meter: _RateMeter,
+        summary: IndexSummary,
+        progress: ProgressCallback | None,
+        cancel: threading.Event,
+    ) -> None:
         model_id, index = self.open_index(True) or (0, None)
         assert index is not None
-        batch_size = GPU_BATCH_SIZE if self.encoder.device.startswith("cuda") else BATCH_SIZE
-        meter = _RateMeter(len(pending))
+        batch_size = self.batch_size
         min_side = self.encoder.image_size
         with ThreadPoolExecutor(self._decode_workers(), thread_name_prefix="decode") as pool:
             in_flight: deque[Future[_Decoded]] = deque()
@@ -384,6 +442,10 @@ class Indexer:
             for future in in_flight:
                 future.cancel()
 
+    @property
+    def batch_size(self) -> int:
+        return GPU_BATCH_SIZE if self.encoder.device.startswith("cuda") else BATCH_SIZE
+
     def _decode(self, record: FileRecord, min_side: int) -> _Decoded:
         try:
             decoded = decode_image(record.path, min_side=min_side)
@@ -401,8 +463,9 @@ class Indexer:
         failed = [(d.record.id, d.error or "unknown error") for d in batch if d.pixels is None]
         vectors = self.encoder.encode_prepared([d.pixels for d in good if d.pixels is not None])
         embedded = [
-            (
+            EncodedFile.photo(
                 d.record.id,
+                model_id,
                 vector,
                 d.info.width if d.info else None,
                 d.info.height if d.info else None,
@@ -410,7 +473,7 @@ class Indexer:
             )
             for d, vector in zip(good, vectors, strict=True)
         ]
-        self.catalog.store_results(model_id, embedded, failed)
+        self.catalog.store_results(embedded, failed)
         index.add([d.record.id for d in good], vectors)
         summary.indexed += len(good)
         summary.skipped += [(d.record.path, d.error or "") for d in batch if d.pixels is None]
@@ -434,6 +497,18 @@ class _RateMeter:
 
     def advance(self, count: int) -> None:
         self.done += count
+
+    def advance_reporting(self, progress: ProgressCallback | None) -> Callable[[str], None]:
+        """A callback counting one more file done and reporting progress."""
+
+        def advance_one(current: str) -> None:
+            self.advance(1)
+            if progress is not None:
+                waited_from = time.monotonic()
+                progress(self.snapshot(current))
+                self.exclude(time.monotonic() - waited_from)
+
+        return advance_one
 
     def snapshot(self, current: str) -> Progress:
         elapsed = max(time.monotonic() - self.started, 1e-6)

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mediasearch.core.audio_encoder import AudioEncoder
 from mediasearch.core.catalog import STATUS_ERROR, Catalog, FileRecord
 from mediasearch.core.encoder import Encoder
 from mediasearch.core.index import IndexHealth, VectorIndex
 from mediasearch.core.indexer import Indexer, IndexSummary, ProgressCallback
 from mediasearch.core.scanner import normalise_root
-from mediasearch.core.search import Hit, Searcher, SearchFilters
+from mediasearch.core.search import SPACE_SOUND, Hit, Searcher, SearchFilters, Space
 from mediasearch.core.weights import DEFAULT_MODEL, ModelSpec
 
 if TYPE_CHECKING:
     from PIL import Image
+
+    from mediasearch.core.media.worker import MediaWorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -57,26 +60,51 @@ class Library:
         cache_dir: Path | None = None,
         excluded: Sequence[str] = (),
         encoder: Encoder | None = None,
+        audio_model: str | None = None,
     ) -> None:
+        """`audio_model` (a CLAP repo id or "local-dir:PATH") turns on sound search: sound
+        files and video soundtracks are then indexed in that model's space too."""
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(home / CATALOG_FILE)
+        cache = cache_dir or home / "cache"
         self.encoder = encoder or Encoder(
-            ModelSpec.parse(model),
-            device=device,
-            backend=backend,
-            cache_dir=cache_dir or home / "cache",
+            ModelSpec.parse(model), device=device, backend=backend, cache_dir=cache
+        )
+        self.audio_encoder = (
+            AudioEncoder(audio_model, device=device, cache_dir=cache) if audio_model else None
         )
         self.excluded = [normalise_root(e) for e in excluded]
-        self._index_lock = threading.Lock()
-        self._opened: tuple[int, VectorIndex] | None = None
-        self.searcher = Searcher(self.catalog, self.encoder, lambda: self.open_index(False))
+        self._media_workers: MediaWorkerPool | None = None  # started with the first video
+        self._image_slot = _IndexSlot(
+            self, lambda: self.encoder.identity(), lambda: self.encoder.dim
+        )
+        self._sound_slot = (
+            _IndexSlot(self, self.audio_encoder.identity, lambda: self.audio_encoder.dim)  # type: ignore[union-attr]
+            if self.audio_encoder is not None
+            else None
+        )
+        sound_spaces = (
+            [
+                Space(
+                    SPACE_SOUND,
+                    lambda: self.open_sound_index(False),
+                    self.audio_encoder.encode_texts,
+                )
+            ]
+            if self.audio_encoder is not None
+            else []
+        )
+        self.searcher = Searcher(
+            self.catalog, self.encoder, lambda: self.open_index(False), other_spaces=sound_spaces
+        )
 
     def close(self) -> None:
-        """Save the index if it changed and close the catalog."""
-        with self._index_lock:
-            if self._opened is not None and self._opened[1].dirty:
-                self._opened[1].save(self.catalog.change_seq())
+        """Save the indexes that changed and close the catalog."""
+        for slot in self._slots():
+            slot.save_if_dirty()
+        if self._media_workers is not None:
+            self._media_workers.close()
         self.catalog.close()
 
     def __enter__(self) -> Library:
@@ -92,27 +120,19 @@ class Library:
     # -- the index -------------------------------------------------------------------------
 
     def open_index(self, load_model: bool = False) -> tuple[int, VectorIndex] | None:
-        """(model id, index) of the current model, opened (and repaired) once.
+        """(model id, index) of the image model, opened (and repaired) once.
 
         Without `load_model`, only a model the catalog has seen can be opened, since its
         vector size is recorded there; searching an existing library needs no image tower.
         """
-        with self._index_lock:
-            if self._opened is not None:
-                return self._opened
-            identity = self.encoder.identity()
-            known = self.catalog.known_model(identity)
-            if known is None:
-                if not load_model:
-                    return None
-                known = (self.catalog.model_id(identity, self.encoder.dim), self.encoder.dim)
-            model_id, dim = known
-            index = VectorIndex(self.home / INDEX_DIR, identity, dim)
-            health = index.open(self.catalog, model_id)
-            if health in (IndexHealth.REBUILT, IndexHealth.SYNCED):
-                index.save(self.catalog.change_seq())
-            self._opened = (model_id, index)
-            return self._opened
+        return self._image_slot.open(load_model)
+
+    def open_sound_index(self, load_model: bool = False) -> tuple[int, VectorIndex] | None:
+        """(model id, index) of the sound model; None when sound search is off."""
+        return self._sound_slot.open(load_model) if self._sound_slot is not None else None
+
+    def _slots(self) -> list[_IndexSlot]:
+        return [self._image_slot, *([self._sound_slot] if self._sound_slot else [])]
 
     # -- indexing --------------------------------------------------------------------------
 
@@ -142,7 +162,24 @@ class Library:
         return self._indexer().apply_changes(paths, progress=progress, cancel=cancel)
 
     def _indexer(self) -> Indexer:
-        return Indexer(self.catalog, self.encoder, self.open_index, excluded=self.excluded)
+        return Indexer(
+            self.catalog,
+            self.encoder,
+            self.open_index,
+            excluded=self.excluded,
+            audio_encoder=self.audio_encoder,
+            open_sound_index=self.open_sound_index,
+            media_workers=self.media_workers(),
+        )
+
+    def media_workers(self) -> MediaWorkerPool:
+        """The worker processes decoding videos and sounds (each started on first use)."""
+        from mediasearch.core.media.worker import MediaWorkerPool
+        from mediasearch.core.media_indexer import media_worker_count
+
+        if self._media_workers is None:
+            self._media_workers = MediaWorkerPool(media_worker_count())
+        return self._media_workers
 
     def forget(self, root: str) -> int:
         """Drop a root and everything under it from the catalog and index; returns files dropped.
@@ -152,19 +189,21 @@ class Library:
         path = normalise_root(root)
         if self.catalog.root_id(path) is None:
             raise KeyError(path)
-        opened = self.open_index(False)
         ids = self.catalog.remove_root(path)
-        if opened is not None:
-            opened[1].remove(ids)
-            opened[1].save(self.catalog.change_seq())
+        for slot in self._slots():
+            opened = slot.open(False)
+            if opened is not None:
+                opened[1].remove_files(ids)
+                opened[1].save(self.catalog.change_seq())
         return len(ids)
 
     def remove_files(self, ids: Sequence[int]) -> None:
         """Take files out of the catalog and index (the files on disk are untouched)."""
-        opened = self.open_index(False)
         self.catalog.delete_files(ids)
-        if opened is not None:
-            opened[1].remove(ids)
+        for slot in self._slots():
+            opened = slot.open(False)
+            if opened is not None:
+                opened[1].remove_files(ids)
 
     # -- searching -------------------------------------------------------------------------
 
@@ -200,5 +239,42 @@ class Library:
             model_loaded=self.encoder.loaded,
             index_health=str(opened[1].health) if opened else "none yet",
             index_count=len(opened[1]) if opened else 0,
-            embedded_count=len(self.catalog.embedded_ids(opened[0])) if opened else 0,
+            embedded_count=self.catalog.embedded_file_count(opened[0]) if opened else 0,
         )
+
+
+class _IndexSlot:
+    """Opens one model's vector index on first use and keeps it."""
+
+    def __init__(
+        self, library: Library, identity: Callable[[], str], dim: Callable[[], int]
+    ) -> None:
+        self.library = library
+        self.identity = identity
+        self.dim = dim
+        self._lock = threading.Lock()
+        self._opened: tuple[int, VectorIndex] | None = None
+
+    def open(self, load_model: bool) -> tuple[int, VectorIndex] | None:
+        with self._lock:
+            if self._opened is not None:
+                return self._opened
+            catalog = self.library.catalog
+            identity = self.identity()
+            known = catalog.known_model(identity)
+            if known is None:
+                if not load_model:
+                    return None
+                known = (catalog.model_id(identity, self.dim()), self.dim())
+            model_id, dim = known
+            index = VectorIndex(self.library.home / INDEX_DIR, identity, dim)
+            health = index.open(catalog, model_id)
+            if health in (IndexHealth.REBUILT, IndexHealth.SYNCED):
+                index.save(catalog.change_seq())
+            self._opened = (model_id, index)
+            return self._opened
+
+    def save_if_dirty(self) -> None:
+        with self._lock:
+            if self._opened is not None and self._opened[1].dirty:
+                self._opened[1].save(self.library.catalog.change_seq())

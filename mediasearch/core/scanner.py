@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from mediasearch.core.media.images import is_image_path
+from mediasearch.core.media.kinds import ALL_KINDS, KIND_IMAGE, media_kind
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ SYSTEM_FOLDERS = frozenset(
 )
 SCAN_PROGRESS_EVERY = 500  # report progress after this many entries while scanning
 
-KIND_IMAGE = "image"
+__all__ = ["KIND_IMAGE", "ScannedFile", "media_kind", "scan_file", "scan_root"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +39,6 @@ class ScannedFile:
     kind: str
     size: int
     mtime_ns: int
-
-
-def media_kind(path: str) -> str | None:
-    """The kind of media a file holds, judged by its name; None for anything else."""
-    return KIND_IMAGE if is_image_path(path) else None
 
 
 def is_skipped_folder(name: str) -> bool:
@@ -60,8 +55,9 @@ def scan_root(
     excluded: Collection[str] = (),
     cancel: threading.Event | None = None,
     on_progress: Callable[[int], None] | None = None,
+    kinds: frozenset[str] = ALL_KINDS,
 ) -> dict[str, ScannedFile]:
-    """Every media file under `root`, keyed by path.
+    """Every media file of these `kinds` under `root`, keyed by path.
 
     Hidden and system folders are skipped. Symbolic links to folders are followed, but each
     real folder is visited once, so a link pointing back up the tree cannot loop forever.
@@ -89,7 +85,7 @@ def scan_root(
                     seen_entries += 1
                     if on_progress is not None and seen_entries % SCAN_PROGRESS_EVERY == 0:
                         on_progress(len(found))
-                    _visit(entry, stack, found, excluded)
+                    _visit(entry, stack, found, excluded, kinds)
         except OSError as error:
             log.warning("cannot list %s: %s", folder, error)
     return found
@@ -100,6 +96,7 @@ def _visit(
     stack: list[str],
     found: dict[str, ScannedFile],
     excluded: Collection[str],
+    kinds: frozenset[str],
 ) -> None:
     try:
         if entry.is_dir():
@@ -108,7 +105,7 @@ def _visit(
             return
         if entry.name.startswith(".") or not entry.is_file():
             return
-        kind = media_kind(entry.name)
+        kind = media_kind(entry.name, kinds)
         if kind is None:
             return
         info = entry.stat()  # follows a link to a file: its target is what gets indexed
@@ -117,11 +114,11 @@ def _visit(
     found[entry.path] = ScannedFile(entry.path, kind, info.st_size, info.st_mtime_ns)
 
 
-def scan_file(path: str) -> dict[str, ScannedFile]:
+def scan_file(path: str, kinds: frozenset[str] = ALL_KINDS) -> dict[str, ScannedFile]:
     """The media file at `path` as a one-entry scan result, or nothing if it is not one (any
     more)."""
     name = os.path.basename(path)
-    kind = media_kind(name)
+    kind = media_kind(name, kinds)
     if kind is None or name.startswith("."):
         return {}
     try:

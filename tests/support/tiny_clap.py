@@ -27,6 +27,7 @@ from transformers import (
     RobertaTokenizer,
 )
 
+from .shapes import all_combinations, caption
 from .sounds import SOUNDS, synthesize
 
 # ClapFeatureExtractor settings. Real CLAP hears 10 s windows at 48 kHz as 64 mel bins x 1001
@@ -95,6 +96,11 @@ EXTRA_WORDS: tuple[str, ...] = (
     "people talking, rain, wind, a car engine, water, a bell ringing",
 )
 
+# Descriptions of pictures, not sounds: trained as captions no clip matches, the way a real
+# CLAP has learned that "a blue square" describes no sound. Without them the tiny model gives
+# words it never saw arbitrary vectors, and a photo query could land on a sound by chance.
+FOREIGN_CAPTIONS: tuple[str, ...] = tuple(caption(s, c) for s, c in all_combinations())
+
 # Files a complete model folder holds: the model's (save_pretrained) and the processor's.
 REQUIRED_FILES: tuple[str, ...] = (
     "config.json",
@@ -149,7 +155,9 @@ def train_tiny_clap(out_dir: Path, seed: int = 0, steps: int | None = None) -> P
         with _reproducible_torch(seed):
             model = ClapModel(_build_config(len(processor.tokenizer)))
             features, labels = _training_pool(processor, seed)
-            captions = processor.tokenizer(list(SOUNDS.values()), padding=True, return_tensors="pt")
+            captions = processor.tokenizer(
+                [*SOUNDS.values(), *FOREIGN_CAPTIONS], padding=True, return_tensors="pt"
+            )
             total_steps = DEFAULT_STEPS if steps is None else steps
             _train(model, dict(captions), features, labels, total_steps)
         model.save_pretrained(work_dir)
@@ -169,7 +177,7 @@ def _build_tokenizer() -> RobertaTokenizer:
     """A byte-level BPE RoBERTa tokenizer trained on the captions, built offline in code."""
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(
-        [*SOUNDS.values(), *EXTRA_WORDS],
+        [*SOUNDS.values(), *FOREIGN_CAPTIONS, *EXTRA_WORDS],
         vocab_size=400,  # 256 byte symbols + specials + merges; the small corpus stops earlier
         min_frequency=1,
         special_tokens=SPECIAL_TOKENS,

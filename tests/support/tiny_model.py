@@ -19,6 +19,7 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from .shapes import all_combinations, caption, draw_shape
+from .sounds import SOUNDS
 
 # Same JSON shape as open_clip's model_configs/*.json, scaled down until CPU training is quick.
 # The image tower is open_clip's ModifiedResNet (as in RN50.json): at this size a tiny convnet
@@ -63,6 +64,11 @@ POOL_IMAGE_SIZE = 64
 LEARNING_RATE = 2e-3
 WARMUP_STEPS = 20
 
+# Descriptions of sounds, not pictures: trained as captions no image matches, the way a real
+# CLIP has learned that "a high beep" describes no photo. Without them the tiny model gives
+# words it never saw arbitrary vectors, and a sound query could land on a photo by chance.
+FOREIGN_CAPTIONS: list[str] = list(SOUNDS.values())
+
 Preprocess = Callable[[Image.Image], torch.Tensor]
 
 
@@ -99,6 +105,7 @@ def train_tiny_model(out_dir: Path, seed: int = 0, steps: int | None = None) -> 
             tokenizer = open_clip.get_tokenizer(f"local-dir:{work_dir}")
             images, labels = _draw_training_pool(preprocess, seed)
             captions = [caption(shape, color) for shape, color in all_combinations()]
+            captions += FOREIGN_CAPTIONS  # after the shapes': labels index the shapes' only
             total_steps = DEFAULT_STEPS if steps is None else steps
             _train(model, tokenizer(captions), images, labels, total_steps)
         save_file(model.state_dict(), str(work_dir / WEIGHTS_FILE_NAME))
