@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 from collections.abc import Sequence
 
@@ -16,6 +17,8 @@ def wants_gui(argv: Sequence[str]) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Video decoding runs in spawned worker processes; a frozen app must hand them over here.
+    multiprocessing.freeze_support()
     args = list(sys.argv[1:] if argv is None else argv)
     if wants_gui(args):
         from mediasearch.app import run_app  # Qt is imported only when the app is wanted

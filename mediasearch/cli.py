@@ -16,6 +16,7 @@ from typing import TextIO
 
 from mediasearch import __version__
 from mediasearch.config import Settings, cache_dir, home_dir
+from mediasearch.core.audio_encoder import transformers_available
 from mediasearch.core.catalog import CatalogError
 from mediasearch.core.indexer import PHASE_SCANNING, IndexSummary, Progress
 from mediasearch.core.library import Library
@@ -214,6 +215,11 @@ def _status(library: Library, args: argparse.Namespace) -> int:
         f"index    {status.index_count} vectors ({status.index_health}); "
         f"catalog holds {status.embedded_count}"
     )
+    if status.sound_model:
+        print(f"sounds   {status.sound_model}: {status.sound_index_count} vectors")
+    else:
+        hint = "" if transformers_available() else " (pip install 'mediasearch[audio]')"
+        print(f"sounds   not searched{hint}")
     for record in errors:
         print(f"  skipped {record.path}: {record.error}")
     return EXIT_OK

@@ -42,6 +42,8 @@ class LibraryStatus:
     index_health: str
     index_count: int
     embedded_count: int
+    sound_model: str | None = None  # None: sound search is off
+    sound_index_count: int = 0
 
 
 class Library:
@@ -228,6 +230,7 @@ class Library:
     def status(self) -> LibraryStatus:
         counts = self.catalog.status_counts()
         opened = self.open_index(False)
+        sound = self.open_sound_index(False)
         return LibraryStatus(
             home=str(self.home),
             roots=list(self.catalog.roots().values()),
@@ -240,6 +243,8 @@ class Library:
             index_health=str(opened[1].health) if opened else "none yet",
             index_count=len(opened[1]) if opened else 0,
             embedded_count=self.catalog.embedded_file_count(opened[0]) if opened else 0,
+            sound_model=self.audio_encoder.spec if self.audio_encoder else None,
+            sound_index_count=len(sound[1]) if sound else 0,
         )
 
 

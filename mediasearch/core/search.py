@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -16,12 +17,15 @@ import numpy.typing as npt
 from mediasearch.core.catalog import Catalog, FileRecord, file_of
 from mediasearch.core.media.images import decode_image, is_image_path
 from mediasearch.core.media.kinds import KIND_AUDIO, KIND_VIDEO
+from mediasearch.core.weights import ModelUnavailableError
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from mediasearch.core.encoder import Encoder
     from mediasearch.core.index import VectorIndex
+
+log = logging.getLogger(__name__)
 
 Vector = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float32]
@@ -220,9 +224,16 @@ class Searcher:
         ]
         if not images and all(t.text is not None for t in terms):
             for space in self.other_spaces:
-                vector = _combine(
-                    [self._text_vector(space, t.text or "") * t.weight for t in terms]
-                )
+                if space.open_index() is None:
+                    continue  # nothing indexed in that space yet: no need for its model
+                try:
+                    vector = _combine(
+                        [self._text_vector(space, t.text or "") * t.weight for t in terms]
+                    )
+                except ModelUnavailableError as error:
+                    # Photos still answer when the sound model went missing.
+                    log.warning("searching without the %s space: %s", space.name, error)
+                    continue
                 ranked.append(
                     self._rank(space.name, space.open_index, vector, k, allowed, excluded)
                 )
