@@ -402,8 +402,8 @@ class Controller(QObject):
             self.modelMissing.emit(message)
 
     def apply_settings(self, settings: Settings) -> None:
-        """Save new settings; a new model or device re-embeds in the background while the
-        current index keeps answering."""
+        """Save new settings; a new model, device or sound model (sound search turned on or
+        off) re-embeds in the background while the current index keeps answering."""
         old = self.settings
         self.settings = settings
         settings.save(self.home)
@@ -411,8 +411,10 @@ class Controller(QObject):
             self.library.set_excluded(settings.excluded_folders)
             self.worker.library.set_excluded(settings.excluded_folders)
             self._queue_index(None)
-        engine = (settings.model, settings.device, settings.backend)
-        if engine != (old.model, old.device, old.backend) or (self.model_state == MODEL_FAILED):
+        engine = (settings.model, settings.device, settings.backend, settings.sound_model())
+        if engine != (old.model, old.device, old.backend, old.sound_model()) or (
+            self.model_state == MODEL_FAILED
+        ):
             self.switch_model()
 
     def switch_model(self) -> None:
@@ -462,6 +464,7 @@ def default_library(home: Path, settings: Settings) -> Library:
         backend=settings.backend,
         cache_dir=cache_dir(home),
         excluded=settings.excluded_folders,
+        audio_model=settings.sound_model(),
     )
 
 

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from mediasearch.config import Settings
 from mediasearch.core.media.images import is_image_path
+from mediasearch.core.media.kinds import KIND_AUDIO, KIND_VIDEO, clock
 from mediasearch.core.weights import LOCAL_DIR_PREFIX
 from mediasearch.ui.controller import MODEL_FAILED, MODEL_LOADING, MODEL_READY, Controller
 from mediasearch.ui.empty_state import EmptyState
@@ -57,9 +58,9 @@ from mediasearch.ui.icons import app_icon, icon
 from mediasearch.ui.missing_model_dialog import MissingModelDialog
 from mediasearch.ui.preview import PreviewPane
 from mediasearch.ui.progress import IndexProgress
-from mediasearch.ui.results_model import FileIdRole, PathRole, ResultsModel
+from mediasearch.ui.results_model import FileIdRole, KindRole, MomentRole, PathRole, ResultsModel
 from mediasearch.ui.results_view import MAX_THUMB, MIN_THUMB, ResultsView
-from mediasearch.ui.search_bar import QueryImage, SearchBar
+from mediasearch.ui.search_bar import KindFilter, QueryImage, SearchBar
 from mediasearch.ui.settings_dialog import SettingsDialog
 from mediasearch.ui.skipped_dialog import SkippedFilesDialog
 
@@ -139,6 +140,8 @@ class MainWindow(QMainWindow):
         self.search_bar = SearchBar()
         self.search_bar.edit.setAcceptDrops(False)  # a dropped photo searches, not types a path
         top_layout.addWidget(self.search_bar, 1)
+        self.kind_filter = KindFilter()
+        top_layout.addWidget(self.kind_filter)
 
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
         self.threshold_slider.setRange(0, 100)
@@ -224,6 +227,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         c = self.controller
         self.search_bar.requestChanged.connect(self._search)
+        self.kind_filter.kindsChanged.connect(self.search_bar.set_kinds)
         self.search_bar.escapePressed.connect(self._escape)
         self.search_bar.downPressed.connect(self._focus_results)
         self.search_bar.edit.pasteImage.connect(self.paste_image)
@@ -440,7 +444,7 @@ class MainWindow(QMainWindow):
             )
         elif request.empty:
             count = self._photo_count
-            title = f"Search {count:,} photos" if count else "Search your photos"
+            title = f"Search {count:,} files" if count else "Search your library"
             self.empty.show_message(
                 "search",
                 title,
@@ -512,7 +516,7 @@ class MainWindow(QMainWindow):
 
     def _on_photo_count(self, count: int) -> None:
         self._photo_count = count
-        self.folders.summary.setText(f"{count:,} photos indexed" if count else "")
+        self.folders.summary.setText(f"{count:,} files indexed" if count else "")
         self._update_empty_state()
 
     def _on_indexing_changed(self, active: bool) -> None:
@@ -612,6 +616,14 @@ class MainWindow(QMainWindow):
         return paths
 
     def _open_index(self, index: QModelIndex) -> None:
+        """Enter or double-click: a video or sound plays in the preview from its best moment
+        when the in-app player is available; anything else opens in its default app."""
+        if index.data(KindRole) in (KIND_VIDEO, KIND_AUDIO) and self.preview.can_play():
+            if not self.preview.isVisible():
+                self.preview.show()
+            self.view.setCurrentIndex(index)
+            self.preview.play_index(index)
+            return
         open_path(str(index.data(PathRole)))
 
     def _context_menu(self, position: QPoint) -> None:
@@ -626,13 +638,20 @@ class MainWindow(QMainWindow):
             int(self.model.index(i.row()).data(FileIdRole))
             for i in self.view.selectionModel().selectedIndexes()
         ] or [int(index.data(FileIdRole))]
+        kind = index.data(KindRole)
+        timed = kind in (KIND_VIDEO, KIND_AUDIO)
         menu = QMenu(self)
+        if timed and self.preview.can_play():
+            moment = index.data(MomentRole)
+            where = f" from {clock(moment)}" if isinstance(moment, float) else ""
+            menu.addAction(icon("play"), f"Play{where}\tEnter", lambda: self._open_index(index))
         menu.addAction(icon("open"), "Open", lambda: [open_path(p) for p in paths])
         menu.addAction(icon("folder"), "Show in folder", lambda: show_in_folder(path))
         menu.addAction(icon("preview"), "Preview\tSpace", self.toggle_preview)
         menu.addSeparator()
         menu.addAction(icon("copy"), "Copy path", self.copy_paths)
-        menu.addAction(icon("image"), "Copy image", lambda: self.copy_image(path))
+        if not timed:
+            menu.addAction(icon("image"), "Copy image", lambda: self.copy_image(path))
         menu.addSeparator()
         menu.addAction(icon("similar"), "Find similar", lambda: self.find_similar(path))
         menu.addSeparator()

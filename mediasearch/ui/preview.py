@@ -1,25 +1,233 @@
-"""The preview pane: the selected result, large, with its details."""
+"""The preview pane: the selected result, large, with its details; videos and sounds play here."""
 
 from __future__ import annotations
 
+import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt
-from PySide6.QtGui import QPixmap, QResizeEvent
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QHideEvent, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from mediasearch.core.media.kinds import KIND_AUDIO, KIND_VIDEO, clock
 from mediasearch.core.thumbs import cache_size_for
-from mediasearch.ui.results_model import PathRole, RecordRole, ScoreRole, describe_record
+from mediasearch.ui.icons import icon
+from mediasearch.ui.results_model import (
+    KindRole,
+    MomentRole,
+    PathRole,
+    RecordRole,
+    ScoreRole,
+    describe_moment,
+    describe_record,
+)
 
 if TYPE_CHECKING:
     from mediasearch.ui.thumbnails import ThumbnailLoader
 
+log = logging.getLogger(__name__)
+
 PREVIEW_SIZE = 768  # pixels fetched for the pane; larger than it usually is, for sharpness
+VIDEO_ASPECT = 9 / 16  # the player's height for its width when the video's size is unknown
+# Paused players stay loaded; a result shown again at a moment this close keeps its place.
+SAME_MOMENT_MS = 1
+
+
+def _multimedia() -> tuple[Any, Any, Any] | None:
+    """(QMediaPlayer, QAudioOutput, QVideoWidget), or None when QtMultimedia is missing.
+
+    QtMultimedia ships in the optional PySide6-Addons wheel (the `player` extra), and on
+    Linux it also needs the system's PulseAudio client library: either can be absent.
+    """
+    try:
+        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+        from PySide6.QtMultimediaWidgets import QVideoWidget
+    except (ImportError, OSError) as error:
+        log.info("in-app playback unavailable: %s", error)
+        return None
+    return QMediaPlayer, QAudioOutput, QVideoWidget
+
+
+class MediaPlayer(QWidget):
+    """A video surface (hidden for sounds) over play/pause, a position slider and the time.
+
+    `load` opens a file paused at a moment; the seek waits until the media is loaded, since
+    a position set before that is lost.
+    """
+
+    failed = Signal(str)  # the file cannot be played here (a codec Qt's FFmpeg lacks, ...)
+    engaged = Signal()  # played or sought: a video's poster still gives way to the picture
+
+    def __init__(self, classes: tuple[Any, Any, Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        player_class, audio_class, video_class = classes
+        self.player = player_class(self)
+        self.audio = audio_class(self)
+        self.player.setAudioOutput(self.audio)
+        self.video = video_class()
+        self.video.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.player.setVideoOutput(self.video)
+        self.path: str | None = None
+        self.at_ms = 0
+        self._seek_ms: int | None = None  # a position to set once the media is loaded
+        self._play_when_loaded = False
+        self._loaded = False
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.video)
+        controls = QHBoxLayout()
+        controls.setSpacing(6)
+        self.play_button = QToolButton()
+        self.play_button.setIcon(icon("play"))
+        self.play_button.setIconSize(QSize(16, 16))
+        self.play_button.setAutoRaise(True)
+        self.play_button.setToolTip("Play (Enter)")
+        self.play_button.setAccessibleName("Play")
+        self.play_button.clicked.connect(self.toggle)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setAccessibleName("Position")
+        self.slider.setRange(0, 0)
+        self.slider.sliderMoved.connect(self._on_slider_moved)
+        self.slider.sliderPressed.connect(self.engaged)
+        self.slider.sliderReleased.connect(lambda: self.seek(self.slider.value()))
+        self.time_label = QLabel("0:00")
+        self.time_label.setObjectName("previewDetails")
+        controls.addWidget(self.play_button)
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.time_label)
+        layout.addLayout(controls)
+
+        media_status = type(self.player).MediaStatus
+        self._ready_states = {media_status.LoadedMedia, media_status.BufferedMedia}
+        self._invalid_state = media_status.InvalidMedia
+        self._playing_state = type(self.player).PlaybackState.PlayingState
+        self.player.mediaStatusChanged.connect(self._on_status)
+        self.player.positionChanged.connect(self._on_position)
+        self.player.durationChanged.connect(self._on_duration)
+        self.player.playbackStateChanged.connect(self._on_state)
+        self.player.errorOccurred.connect(self._on_error)
+
+    # -- commands --------------------------------------------------------------------------
+
+    def load(self, path: str, at_s: float | None) -> None:
+        """Open `path` paused at `at_s` (unless it is already open there)."""
+        at_ms = round((at_s or 0.0) * 1000)
+        if path == self.path and abs(at_ms - self.at_ms) <= SAME_MOMENT_MS:
+            return
+        same_file = path == self.path and self._loaded
+        self.path, self.at_ms = path, at_ms
+        self._play_when_loaded = False
+        if same_file:
+            self.player.pause()
+            self.seek(at_ms)
+            return
+        self._loaded = False
+        self._seek_ms = at_ms
+        self.slider.setRange(0, 0)
+        self.time_label.setText(clock(at_ms / 1000))
+        self.player.setSource(QUrl.fromLocalFile(path))
+
+    def play(self) -> None:
+        if self._loaded:
+            self.player.play()
+        else:
+            self._play_when_loaded = True
+
+    def toggle(self) -> None:
+        if self.playing:
+            self.player.pause()
+        else:
+            self.play()
+
+    def seek(self, ms: int) -> None:
+        if self._loaded:
+            self.player.setPosition(ms)
+        else:
+            self._seek_ms = ms
+
+    def unload(self) -> None:
+        """Stop and let go of the file (so it can be moved or deleted meanwhile)."""
+        if self.path is None:
+            return
+        self.player.stop()
+        self.player.setSource(QUrl())
+        self.path = None
+        self._loaded = False
+
+    @property
+    def playing(self) -> bool:
+        return bool(self.player.playbackState() == self._playing_state)
+
+    def position_ms(self) -> int:
+        return int(self.player.position()) if self._loaded else (self._seek_ms or 0)
+
+    # -- player events ---------------------------------------------------------------------
+
+    def _on_status(self, status: object) -> None:
+        if status == self._invalid_state:
+            self._on_error(None, self.player.errorString() or "cannot play this file")
+            return
+        if status not in self._ready_states or self._loaded:
+            return
+        self._loaded = True
+        # Paused first: a stopped player forgets a position set before it starts.
+        self.player.pause()
+        if self._seek_ms is not None:
+            self.player.setPosition(self._seek_ms)
+            self._seek_ms = None
+        if self._play_when_loaded:
+            self._play_when_loaded = False
+            self.player.play()
+
+    def _on_position(self, ms: int) -> None:
+        if not self.slider.isSliderDown():
+            self.slider.setValue(ms)
+        self._show_time(ms)
+
+    def _on_duration(self, ms: int) -> None:
+        self.slider.setRange(0, max(0, ms))
+        self._show_time(self.player.position())
+
+    def _on_state(self, _state: object) -> None:
+        playing = self.playing
+        self.play_button.setIcon(icon("pause" if playing else "play"))
+        self.play_button.setToolTip("Pause" if playing else "Play (Enter)")
+        self.play_button.setAccessibleName("Pause" if playing else "Play")
+        if playing:
+            self.engaged.emit()
+
+    def _on_error(self, _error: object, message: str) -> None:
+        log.info("cannot play %s: %s", self.path, message)
+        self.failed.emit(message or "cannot play this file here")
+
+    def _on_slider_moved(self, ms: int) -> None:
+        self._show_time(ms)
+        self.seek(ms)
+
+    def _show_time(self, ms: int) -> None:
+        total = self.player.duration()
+        text = clock(ms / 1000)
+        self.time_label.setText(f"{text} / {clock(total / 1000)}" if total > 0 else text)
 
 
 class PreviewPane(QWidget):
-    """Follows the current result; the image arrives through the thumbnail loader."""
+    """Follows the current result; the image arrives through the thumbnail loader.
+
+    A video or sound gets a player, paused at its best-matching moment, when QtMultimedia
+    is installed; otherwise its still (or waveform) and an "Open in default app" button.
+    """
 
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -28,12 +236,22 @@ class PreviewPane(QWidget):
         self.thumbnails = thumbnails
         self._index = QPersistentModelIndex()
         self._pixmap: QPixmap | None = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 12, 12, 12)
-        layout.setSpacing(8)
+        self._classes: tuple[Any, Any, Any] | None = None
+        self._checked_multimedia = False
+        self._play_failed: str | None = None  # why the current file cannot play here
+        self._show_video = False  # a video's picture replaces its poster once it plays
+        self._shown: tuple[object, object] | None = None  # (path, moment) of what is shown
+        self.player: MediaPlayer | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(12, 12, 12, 12)
+        self._layout.setSpacing(8)
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.open_button = QPushButton(icon("open"), "Open in default app")
+        self.open_button.setToolTip("Play this file in the app your system uses for it")
+        self.open_button.clicked.connect(self._open_externally)
+        self.open_button.hide()
         self.name = QLabel()
         self.name.setObjectName("previewName")
         self.name.setWordWrap(True)
@@ -41,23 +259,55 @@ class PreviewPane(QWidget):
         self.details.setObjectName("previewDetails")
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.image)
-        layout.addSpacing(4)
-        layout.addWidget(self.name)
-        layout.addWidget(self.details)
-        layout.addStretch(1)
+        self._layout.addWidget(self.image)
+        self._player_slot = self._layout.count()  # the player goes here when first needed
+        self._layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self._layout.addSpacing(4)
+        self._layout.addWidget(self.name)
+        self._layout.addWidget(self.details)
+        self._layout.addStretch(1)
         thumbnails.ready.connect(self._on_ready)
         self.show_index(QModelIndex())
 
+    # -- what is shown ---------------------------------------------------------------------
+
+    def can_play(self) -> bool:
+        """Whether videos and sounds can play in the pane (QtMultimedia is installed)."""
+        if not self._checked_multimedia:
+            self._checked_multimedia = True
+            self._classes = _multimedia()
+        return self._classes is not None
+
     def show_index(self, index: QModelIndex | QPersistentModelIndex) -> None:
+        # Results are re-run while indexing: the same file at the same moment, in a new row,
+        # keeps playing as it was.
+        shown = (index.data(PathRole), index.data(MomentRole)) if index.isValid() else None
+        if shown != self._shown:
+            self._shown = shown
+            self._play_failed = None
+            self._show_video = False
         self._index = QPersistentModelIndex(index)
         self._pixmap = None
         if not index.isValid():
+            self._unload()
             self.image.clear()
+            self.image.setFixedHeight(0)
+            self.open_button.hide()
             self.name.setText("Nothing selected")
-            self.details.setText("Select a photo to see it here.")
+            self.details.setText("Select a result to see it here.")
             return
         self.refresh()
+
+    def play_index(self, index: QModelIndex | QPersistentModelIndex) -> None:
+        """Show a video or sound and play it from its best-matching moment; pause it when it
+        is already playing."""
+        self.show_index(index)
+        if self.player is None or self.player.path is None or self._play_failed:
+            return
+        if self.player.playing:
+            self.player.player.pause()
+        else:
+            self.player.play()
 
     def refresh(self) -> None:
         if not self._index.isValid():
@@ -66,35 +316,108 @@ class PreviewPane(QWidget):
         path = str(self._index.data(PathRole))
         score = self._index.data(ScoreRole)
         record = self._index.data(RecordRole)
+        kind = str(self._index.data(KindRole) or "")
+        moment = self._index.data(MomentRole)
+        at_s = float(moment) if isinstance(moment, float | int) else None
         self.name.setText(os.path.basename(path))
         lines = [os.path.dirname(path)]
         if isinstance(score, float):
             lines.append(f"Match: {score:.3f}")
+        lines += describe_moment(kind, at_s)
         if record is not None:
             lines += describe_record(record)
+        if self._play_failed:
+            lines.append(f"Cannot play here: {self._play_failed}")
         self.details.setText("\n".join(lines))
+
+        timed = kind in (KIND_VIDEO, KIND_AUDIO)
+        playable = timed and self.can_play() and not self._play_failed
+        if playable:
+            player = self._ensure_player()
+            player.load(path, at_s)
+            player.video.setVisible(kind == KIND_VIDEO and self._show_video)
+            player.show()
+        else:
+            self._unload()
+        self.open_button.setVisible(timed and not playable)
+
         digest = record.content_hash if record is not None else None
-        pixmap = self.thumbnails.pixmap(path, cache_size_for(PREVIEW_SIZE), digest)
+        pixmap = self.thumbnails.pixmap(
+            path, cache_size_for(PREVIEW_SIZE), digest, at_s if timed else None
+        )
         if pixmap is None:
             pixmap = self._index.data(Qt.ItemDataRole.DecorationRole)  # the small one meanwhile
-        self._pixmap = pixmap if isinstance(pixmap, QPixmap) else None
+        if isinstance(pixmap, QPixmap):
+            # Else keep what is shown: a loader that answers at once has already refreshed.
+            self._pixmap = pixmap
         self._rescale()
+
+    # -- the player ------------------------------------------------------------------------
+
+    def _ensure_player(self) -> MediaPlayer:
+        if self.player is None:
+            assert self._classes is not None
+            self.player = MediaPlayer(self._classes)
+            self.player.failed.connect(self._on_play_failed)
+            self.player.engaged.connect(self._on_engaged)
+            self._layout.insertWidget(self._player_slot, self.player)
+        return self.player
+
+    def _unload(self) -> None:
+        if self.player is not None:
+            self.player.unload()
+            self.player.hide()
+
+    def _on_engaged(self) -> None:
+        # A video's poster (the frame at the match, sharp and instant) gives way to the
+        # moving picture once it plays or is sought.
+        if self.player is not None and self._index.data(KindRole) == KIND_VIDEO:
+            self._show_video = True
+            self.player.video.setVisible(True)
+            self._rescale()
+
+    def _on_play_failed(self, message: str) -> None:
+        self._play_failed = message
+        self._show_video = False
+        self.refresh()
+
+    def _open_externally(self) -> None:
+        if self._index.isValid():
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._index.data(PathRole))))
+
+    # -- sizing ----------------------------------------------------------------------------
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._rescale()
 
+    def hideEvent(self, event: QHideEvent) -> None:
+        if self.player is not None and self.player.playing:
+            self.player.player.pause()  # a hidden pane must not keep talking
+        super().hideEvent(event)
+
+    def _box(self) -> QSize:
+        # As wide as the pane, at most two thirds of its height: details stay in view.
+        margins = self._layout.contentsMargins()
+        return QSize(
+            max(64, self.width() - margins.left() - margins.right()),
+            max(64, self.height() * 2 // 3),
+        )
+
     def _rescale(self) -> None:
+        box = self._box()
+        video = self.player is not None and not self.player.isHidden() and self._show_video
+        if video and self.player is not None:
+            shape = self._pixmap.size() if self._pixmap is not None else None
+            ratio = shape.height() / shape.width() if shape and shape.width() else VIDEO_ASPECT
+            self.player.video.setFixedHeight(min(box.height(), round(box.width() * ratio)))
+            self.image.clear()
+            self.image.setFixedHeight(0)
+            return
         if self._pixmap is None or self._pixmap.isNull():
             self.image.clear()
             self.image.setFixedHeight(0)
             return
-        # As wide as the pane, at most two thirds of its height: details stay in view.
-        margins = self.layout().contentsMargins()
-        box = QSize(
-            max(64, self.width() - margins.left() - margins.right()),
-            max(64, self.height() * 2 // 3),
-        )
         scaled = self._pixmap.scaled(
             box, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
         )

@@ -1,4 +1,4 @@
-"""The ranked results as a list model: (file id, score, path) per row, the rest fetched lazily."""
+"""The ranked results as a list model: id, score, path and moment per row; the rest lazily."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from mediasearch.core.media.kinds import KIND_AUDIO, KIND_IMAGE, KIND_VIDEO, clock
 from mediasearch.core.thumbs import cache_size_for
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ FileIdRole = Qt.ItemDataRole.UserRole + 1
 ScoreRole = Qt.ItemDataRole.UserRole + 2
 PathRole = Qt.ItemDataRole.UserRole + 3
 RecordRole = Qt.ItemDataRole.UserRole + 4  # FileRecord or None until fetched
+KindRole = Qt.ItemDataRole.UserRole + 5  # "image", "video" or "audio"
+MomentRole = Qt.ItemDataRole.UserRole + 6  # seconds into a video or sound of the best match
+DurationRole = Qt.ItemDataRole.UserRole + 7  # a video's or sound's length in seconds, or None
+BadgeRole = Qt.ItemDataRole.UserRole + 8  # the time shown on a video's or sound's thumbnail
 ThumbnailRole = Qt.ItemDataRole.DecorationRole
 
 METADATA_BATCH = 200  # ids per catalog query; a screenful is well under this
@@ -105,8 +110,10 @@ class _FetchJob(QRunnable):
 class ResultsModel(QAbstractListModel):
     """Ranked hits, best first; rows below the relevance threshold are held back, not shown.
 
-    Only ids, scores and paths live here: a 100 000-row result is a few MB. Catalog details
-    and thumbnails are asked for when a row is first painted and arrive via `dataChanged`.
+    Only ids, scores, paths and moments live here: a 100 000-row result is a few MB. Catalog
+    details and thumbnails are asked for when a row is first painted and arrive via
+    `dataChanged`. A video or sound row keeps the moment its best match is at, so its
+    thumbnail shows that moment.
     """
 
     hiddenCountChanged = Signal(int)  # weak matches held back by the threshold
@@ -126,6 +133,9 @@ class ResultsModel(QAbstractListModel):
         self._scores: list[float] = []
         self._negated: list[float] = []  # -score, ascending, for bisecting the threshold
         self._paths: list[str] = []
+        self._kinds: list[str] = []
+        self._moments: list[float | None] = []
+        self._durations: list[float | None] = []
         self._records: dict[int, FileRecord] = {}
         self._row_of_id: dict[int, int] = {}
         self._rows_of_path: dict[str, int] = {}
@@ -144,6 +154,9 @@ class ResultsModel(QAbstractListModel):
         self._scores = [h.score for h in hits]
         self._negated = [-s for s in self._scores]
         self._paths = [h.path for h in hits]
+        self._kinds = [h.kind for h in hits]
+        self._moments = [h.at_s for h in hits]
+        self._durations = [h.duration_s for h in hits]
         self._records = {}
         self._row_of_id = {file_id: row for row, file_id in enumerate(self._ids)}
         self._rows_of_path = {path: row for row, path in enumerate(self._paths)}
@@ -184,9 +197,17 @@ class ResultsModel(QAbstractListModel):
         if not gone.intersection(self._row_of_id):
             return
         hits = [
-            _Row(i, s, p)
-            for i, s, p in zip(self._ids, self._scores, self._paths, strict=True)
-            if i not in gone
+            _Row(*row)
+            for row in zip(
+                self._ids,
+                self._scores,
+                self._paths,
+                self._kinds,
+                self._moments,
+                self._durations,
+                strict=True,
+            )
+            if row[0] not in gone
         ]
         records = self._records
         self.set_hits(hits)  # type: ignore[arg-type]
@@ -226,7 +247,7 @@ class ResultsModel(QAbstractListModel):
             record = self._record(file_id)
             digest = record.content_hash if record is not None else None
             return self.thumbnails.pixmap(
-                self._paths[row], cache_size_for(self.thumbnail_size), digest
+                self._paths[row], cache_size_for(self.thumbnail_size), digest, self._moments[row]
             )
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.tooltip(row)
@@ -238,8 +259,16 @@ class ResultsModel(QAbstractListModel):
             return self._paths[row]
         if role == RecordRole:
             return self._record(file_id)
+        if role == KindRole:
+            return self._kinds[row]
+        if role == MomentRole:
+            return self._moments[row]
+        if role == DurationRole:
+            return self._duration(row)
+        if role == BadgeRole:
+            return self.badge(row)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{os.path.basename(self._paths[row])}, match {self._scores[row]:.2f}"
+            return self._accessible(row)
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
@@ -274,13 +303,42 @@ class ResultsModel(QAbstractListModel):
             self.metadata.request(file_id)
         return record
 
+    def _duration(self, row: int) -> float | None:
+        duration = self._durations[row]
+        if duration is None:
+            record = self._records.get(self._ids[row])
+            duration = record.duration_s if record is not None else None
+        return duration
+
+    def badge(self, row: int) -> str | None:
+        """The time on a video's or sound's thumbnail: where its best match is, else its
+        length; None for photos."""
+        if self._kinds[row] == KIND_IMAGE:
+            return None
+        moment = self._moments[row]
+        if moment is not None:
+            return clock(moment)
+        duration = self._duration(row)
+        return clock(duration) if duration is not None else ""
+
     def tooltip(self, row: int) -> str:
         path = self._paths[row]
         lines = [path, f"Match: {self._scores[row]:.3f}"]
+        lines += describe_moment(self._kinds[row], self._moments[row])
         record = self._record(self._ids[row])
+        duration = self._durations[row]
         if record is not None:
             lines += describe_record(record)
+        elif duration is not None:
+            lines.append(f"Length: {clock(duration)}")
         return "\n".join(lines)
+
+    def _accessible(self, row: int) -> str:
+        name = os.path.basename(self._paths[row])
+        parts = [name, KIND_NAMES.get(self._kinds[row], "file")]
+        parts += [line.lower() for line in describe_moment(self._kinds[row], self._moments[row])]
+        parts.append(f"match {self._scores[row]:.2f}")
+        return ", ".join(parts)
 
     def _on_metadata(self, found: dict[int, FileRecord]) -> None:
         rows = []
@@ -293,7 +351,7 @@ class ResultsModel(QAbstractListModel):
         if rows:
             self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)))
 
-    def _on_thumbnail(self, path: str, size: int) -> None:
+    def _on_thumbnail(self, path: str, _size: int) -> None:
         row = self._rows_of_path.get(path)
         if row is not None and row < self._visible:
             index = self.index(row)
@@ -303,22 +361,45 @@ class ResultsModel(QAbstractListModel):
 class _Row:
     """A hit-shaped row kept when rows are removed (only the fields set_hits reads)."""
 
-    __slots__ = ("file_id", "path", "score")
+    __slots__ = ("at_s", "duration_s", "file_id", "kind", "path", "score")
 
-    def __init__(self, file_id: int, score: float, path: str) -> None:
+    def __init__(
+        self,
+        file_id: int,
+        score: float,
+        path: str,
+        kind: str = KIND_IMAGE,
+        at_s: float | None = None,
+        duration_s: float | None = None,
+    ) -> None:
         self.file_id = file_id
         self.score = score
         self.path = path
+        self.kind = kind
+        self.at_s = at_s
+        self.duration_s = duration_s
+
+
+KIND_NAMES = {KIND_IMAGE: "photo", KIND_VIDEO: "video", KIND_AUDIO: "sound"}
+
+
+def describe_moment(kind: str, at_s: float | None) -> list[str]:
+    """ "Best match at 1:23" for a video or sound found at a moment; nothing otherwise."""
+    if kind == KIND_IMAGE or at_s is None:
+        return []
+    return [f"Best match at {clock(at_s)}"]
 
 
 def describe_record(record: FileRecord) -> list[str]:
-    """Human lines for a file: when taken (or modified), dimensions and size."""
+    """Human lines for a file: when taken (or modified), length, dimensions and size."""
     lines = []
     when = record.captured_at
     label = "Taken"
     if when is None:
         when, label = record.mtime_ns / 1e9, "Modified"
     lines.append(f"{label}: {dt.datetime.fromtimestamp(when).strftime('%d %b %Y, %H:%M')}")
+    if record.duration_s is not None and record.kind != KIND_IMAGE:
+        lines.append(f"Length: {clock(record.duration_s)}")
     if record.width and record.height:
         lines.append(f"Size: {record.width} \u00d7 {record.height} px, {human_size(record.size)}")
     else:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
+    QFont,
+    QFontMetrics,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -23,7 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mediasearch.ui.results_model import ScoreRole, ThumbnailRole
+from mediasearch.core.media.kinds import KIND_AUDIO, KIND_VIDEO
+from mediasearch.ui.results_model import BadgeRole, KindRole, ScoreRole, ThumbnailRole
 
 MIN_THUMB = 96
 MAX_THUMB = 384
@@ -31,11 +44,21 @@ THUMB_STEP = 16
 CELL_PADDING = 6  # around the thumbnail inside a cell
 BAR_HEIGHT = 3  # the relevance bar under each thumbnail
 RADIUS = 6.0
+# The time badge on videos and sounds: a dark pill in the thumbnail's bottom-left corner, dark
+# enough to read on a white sky, translucent enough not to hide what it sits on.
+BADGE_MARGIN = 5  # from the thumbnail's edges
+BADGE_PAD = 5  # inside the pill, left and right
+BADGE_FILL = QColor(16, 20, 28, 190)
+BADGE_TEXT = QColor(255, 255, 255)
+BADGE_POINT_SIZE = 8.0
+BADGE_GLYPH_INSET = 4  # the glyph is a square this far inside the pill's top and bottom
+BADGE_MIN_THUMB = 72  # smaller thumbnails keep only the glyph: a time would cover the picture
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
     """Paints a letterboxed thumbnail (placeholder until loaded), its selection and a thin
-    relevance bar whose length is the cosine score, so strong and weak hits look different."""
+    relevance bar whose length is the cosine score, so strong and weak hits look different.
+    Videos and sounds get a badge with the moment of their best match."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,11 +104,17 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawPixmap(target, pixmap)
             painter.setClipping(False)
         else:
+            target = box.adjusted(8, 8, -8, -8)
             placeholder = QColor(palette.color(QPalette.ColorRole.Mid))
             placeholder.setAlpha(60)
             path = QPainterPath()
-            path.addRoundedRect(box.adjusted(8, 8, -8, -8), 4, 4)
+            path.addRoundedRect(target, 4, 4)
             painter.fillPath(path, placeholder)
+
+        kind = index.data(KindRole)
+        if kind in (KIND_VIDEO, KIND_AUDIO):
+            text = index.data(BadgeRole)
+            paint_badge(painter, target, str(kind), text if isinstance(text, str) else "")
 
         score = index.data(ScoreRole)
         if isinstance(score, float):
@@ -103,6 +132,82 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(pen)
             painter.drawRoundedRect(frame, RADIUS, RADIUS)
         painter.restore()
+
+
+def badge_rect(target: QRect, text: str) -> QRect:
+    """Where the badge of a thumbnail drawn in `target` goes (bottom-left, inside it)."""
+    metrics = QFontMetrics(_badge_font())
+    height = metrics.height() + 4
+    glyph = height - 2 * BADGE_GLYPH_INSET  # the play triangle or sound bars
+    shown = text if target.width() >= BADGE_MIN_THUMB else ""
+    width = (
+        BADGE_PAD
+        + glyph
+        + BADGE_PAD
+        + (metrics.horizontalAdvance(shown) + BADGE_PAD if shown else 0)
+    )
+    return QRect(
+        target.left() + BADGE_MARGIN, target.bottom() - BADGE_MARGIN - height + 1, width, height
+    )
+
+
+def paint_badge(painter: QPainter, target: QRect, kind: str, text: str) -> None:
+    """A small dark pill with a glyph (a play triangle for videos, sound bars for sounds) and
+    the matching moment, e.g. "1:23"."""
+    rect = badge_rect(target, text)
+    shown = text if target.width() >= BADGE_MIN_THUMB else ""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pill = QPainterPath()
+    pill.addRoundedRect(QRectF(rect), rect.height() / 2, rect.height() / 2)
+    painter.fillPath(pill, BADGE_FILL)
+    glyph = rect.height() - 2 * BADGE_GLYPH_INSET
+    box = QRectF(rect.left() + BADGE_PAD, rect.top() + BADGE_GLYPH_INSET, glyph, glyph)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(BADGE_TEXT)
+    if kind == KIND_VIDEO:
+        inset = glyph * 0.1
+        triangle = QPainterPath()
+        triangle.moveTo(QPointF(box.left() + inset * 1.5, box.top() + inset))
+        triangle.lineTo(QPointF(box.right() - inset, box.center().y()))
+        triangle.lineTo(QPointF(box.left() + inset * 1.5, box.bottom() - inset))
+        triangle.closeSubpath()
+        painter.drawPath(triangle)
+    else:
+        # Four rounded bars of a sound's loudness, like a tiny waveform.
+        heights = (0.45, 0.9, 0.65, 0.3)
+        bar = box.width() / (2 * len(heights) - 1)
+        for position, share in enumerate(heights):
+            tall = box.height() * share
+            painter.drawRoundedRect(
+                QRectF(
+                    box.left() + 2 * position * bar,
+                    box.center().y() - tall / 2,
+                    bar,
+                    tall,
+                ),
+                bar / 2,
+                bar / 2,
+            )
+    if shown:
+        painter.setFont(_badge_font())
+        painter.setPen(BADGE_TEXT)
+        text_rect = QRect(
+            int(box.right()) + BADGE_PAD, rect.top(), rect.right() - int(box.right()), rect.height()
+        )
+        painter.drawText(
+            text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown
+        )
+    painter.restore()
+
+
+def _badge_font() -> QFont:
+    font = QFont()
+    font.setPointSizeF(BADGE_POINT_SIZE)
+    font.setWeight(QFont.Weight.DemiBold)
+    # Tabular digits: "1:11" and "0:00" are as wide, so badges of a column line up.
+    font.setFeature(QFont.Tag("tnum"), 1)
+    return font
 
 
 def _fit(size: QSize, box: QRect) -> QRect:

@@ -1,4 +1,5 @@
-"""The search field: debounced text plus removable query-image chips ("this photo + snow")."""
+"""The search field: debounced text, removable query-image chips ("this photo + snow") and
+the kind filter (all, photos, videos, sounds)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -17,7 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from mediasearch.core.media.images import is_image_path
+from mediasearch.core.media.kinds import KIND_AUDIO, KIND_IMAGE, KIND_VIDEO
 from mediasearch.ui.icons import icon
+from mediasearch.ui.style import ACCENT
 from mediasearch.ui.workers import SearchRequest
 
 if TYPE_CHECKING:
@@ -27,6 +31,26 @@ if TYPE_CHECKING:
 # this only skips the queries of fast typists' mid-word keystrokes; 150 ms was felt.
 DEBOUNCE_MS = 60
 CHIP_THUMB = 22
+# The kind filter's choices: label, kinds searched (None: all), tooltip.
+KIND_CHOICES: tuple[tuple[str, tuple[str, ...] | None, str], ...] = (
+    ("All", None, "Search photos, videos and sounds"),
+    ("Photos", (KIND_IMAGE,), "Search photos only"),
+    ("Videos", (KIND_VIDEO,), "Search videos only"),
+    ("Sounds", (KIND_AUDIO,), "Search sounds only"),
+)
+# A segmented control: a grey track with the chosen segment raised in white, like the
+# toggles of the system settings apps; kept here so the widget looks right on its own.
+KIND_FILTER_STYLE = f"""
+#kindFilter {{ background: #e9ecf1; border-radius: 8px; }}
+#kindFilter QToolButton {{
+    border: none; border-radius: 6px; padding: 4px 10px; color: #4b5463; background: transparent;
+}}
+#kindFilter QToolButton:hover {{ color: #1d2530; }}
+#kindFilter QToolButton:checked {{
+    background: #ffffff; color: #1d2530; font-weight: 600; border: 1px solid #d5dbe4;
+}}
+#kindFilter QToolButton:focus {{ border: 1px solid {ACCENT}; }}
+"""
 
 
 @dataclass
@@ -77,8 +101,51 @@ class _Chip(QFrame):
         layout.addWidget(close)
 
 
+class KindFilter(QFrame):
+    """Segmented buttons "All · Photos · Videos · Sounds"; emits the kinds chosen (None: all)."""
+
+    kindsChanged = Signal(object)  # tuple[str, ...] | None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("kindFilter")
+        self.setStyleSheet(KIND_FILTER_STYLE)
+        self.setAccessibleName("Kind of media")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(3, 3, 3, 3)
+        layout.setSpacing(2)
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(True)
+        self.buttons: list[QToolButton] = []
+        for position, (label, _kinds, tip) in enumerate(KIND_CHOICES):
+            button = QToolButton()
+            button.setText(label)
+            button.setCheckable(True)
+            button.setToolTip(tip)
+            button.setAccessibleName(f"Show {label.lower()}")
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.group.addButton(button, position)
+            self.buttons.append(button)
+            layout.addWidget(button)
+        self.buttons[0].setChecked(True)
+        self.group.idClicked.connect(lambda _id: self.kindsChanged.emit(self.kinds()))
+
+    def kinds(self) -> tuple[str, ...] | None:
+        return KIND_CHOICES[max(0, self.group.checkedId())][1]
+
+    def set_kinds(self, kinds: tuple[str, ...] | None) -> None:
+        """Choose the segment for `kinds` (as a click would, emitting when it changes)."""
+        for position, (_label, choice, _tip) in enumerate(KIND_CHOICES):
+            if choice == kinds:
+                if position != self.group.checkedId():
+                    self.buttons[position].setChecked(True)
+                    self.kindsChanged.emit(self.kinds())
+                return
+        raise ValueError(f"no kind filter for {kinds!r}")
+
+
 class SearchBar(QFrame):
-    """Emits `requestChanged` with the whole query whenever the text or chips change."""
+    """Emits `requestChanged` with the whole query whenever the text, chips or kinds change."""
 
     requestChanged = Signal(object)  # SearchRequest
     escapePressed = Signal()
@@ -88,6 +155,7 @@ class SearchBar(QFrame):
         super().__init__(parent)
         self.setObjectName("searchBar")
         self.images: list[QueryImage] = []
+        self.kinds: tuple[str, ...] | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 4, 6, 4)
         layout.setSpacing(6)
@@ -99,7 +167,7 @@ class SearchBar(QFrame):
         layout.addLayout(self._chips)
         self.edit = _Edit()
         self.edit.setObjectName("searchEdit")
-        self.edit.setPlaceholderText("Search your photos: “kids at the beach at sunset”")
+        self.edit.setPlaceholderText("Search your photos, videos and sounds: “waves at sunset”")
         self.edit.setAccessibleName("Search")
         self.edit.setClearButtonEnabled(True)
         self.edit.setFrame(False)
@@ -124,7 +192,14 @@ class SearchBar(QFrame):
             text=self.edit.text(),
             image_paths=tuple(i.path for i in self.images if i.path),
             images=tuple(i.image for i in self.images if i.path is None and i.image is not None),
+            kinds=self.kinds,
         )
+
+    def set_kinds(self, kinds: tuple[str, ...] | None) -> None:
+        """Search only these kinds of media (None: all), re-running the query."""
+        if kinds != self.kinds:
+            self.kinds = kinds
+            self._emit()
 
     def add_image(self, item: QueryImage, *, keep_text: bool = True) -> None:
         """Make `item` the query image (replacing any other); keeping the typed text combines

@@ -1,10 +1,11 @@
-"""Settings: model (name + pretrained tag, or a local folder), device, thumbnails, exclusions."""
+"""Settings: image and sound models (names or local folders), device, thumbnails, exclusions."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from mediasearch.config import Settings
+from mediasearch.core.audio_encoder import DEFAULT_AUDIO_MODEL, transformers_available
 from mediasearch.core.weights import LOCAL_DIR_PREFIX
 from mediasearch.ui.results_view import MAX_THUMB, MIN_THUMB
 
@@ -64,6 +66,39 @@ class SettingsDialog(QDialog):
         note.setObjectName("hint")
         note.setWordWrap(True)
         form.addRow("", note)
+
+        self.sound_check = QCheckBox("Find sounds by describing them")
+        self.sound_check.setChecked(settings.sound_search)
+        self.sound_check.setToolTip(
+            "Index sound files and the soundtracks of videos with a sound model, so that "
+            "“a dog barking” finds the moment it barks"
+        )
+        form.addRow("Sound search:", self.sound_check)
+        self.audio_model_edit = QLineEdit(settings.audio_model)
+        self.audio_model_edit.setPlaceholderText(DEFAULT_AUDIO_MODEL)
+        self.audio_model_edit.setToolTip(
+            "A CLAP model on Hugging Face (like laion/clap-htsat-unfused), or a local folder"
+        )
+        self.audio_browse = QPushButton("Folder…")
+        self.audio_browse.setToolTip("Use a CLAP model folder on this computer")
+        self.audio_browse.clicked.connect(self._browse_audio_model)
+        audio_row = QHBoxLayout()
+        audio_row.addWidget(self.audio_model_edit, 1)
+        audio_row.addWidget(self.audio_browse)
+        form.addRow("Sound model:", audio_row)
+        if transformers_available():
+            sound_note = "Changing sound search indexes sounds in the background."
+        else:
+            sound_note = (
+                "Sound search needs the optional audio package: "
+                "pip install 'mediasearch[audio]'. Videos are still searched by their pictures."
+            )
+        self.sound_note = QLabel(sound_note)
+        self.sound_note.setObjectName("hint")
+        self.sound_note.setWordWrap(True)
+        form.addRow("", self.sound_note)
+        self.sound_check.toggled.connect(self._sync_sound)
+        self._sync_sound(settings.sound_search)
 
         self.device_combo = QComboBox()
         for value, label in DEVICES:
@@ -116,6 +151,8 @@ class SettingsDialog(QDialog):
         return replace(
             self._original,
             model=self.model_edit.text().strip() or self._original.model,
+            sound_search=self.sound_check.isChecked(),
+            audio_model=self.audio_model_edit.text().strip() or self._original.audio_model,
             device=str(self.device_combo.currentData()),
             backend=str(self.backend_combo.currentData()),
             thumbnail_size=self.thumb_spin.value(),
@@ -126,6 +163,15 @@ class SettingsDialog(QDialog):
         folder = QFileDialog.getExistingDirectory(self, "Choose an open_clip model folder")
         if folder:
             self.model_edit.setText(LOCAL_DIR_PREFIX + folder)
+
+    def _browse_audio_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a CLAP model folder")
+        if folder:
+            self.audio_model_edit.setText(LOCAL_DIR_PREFIX + folder)
+
+    def _sync_sound(self, enabled: bool) -> None:
+        self.audio_model_edit.setEnabled(enabled)
+        self.audio_browse.setEnabled(enabled)
 
     def _add_excluded(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Exclude a folder from indexing")

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 from mediasearch.core.media.errors import MediaError
-from mediasearch.core.thumbs import ThumbnailCache
+from mediasearch.core.thumbs import ThumbnailCache, moment_ms
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 # thumbnails of non-square photos. Enough for several screens of scrolling back and forth.
 MEMORY_CACHE_ITEMS = 2000
 
-Key = tuple[str, int]  # (path, requested size)
+# (path, requested size, moment in ms or None): one video shows a different frame, and one
+# sound a different highlighted stretch, for each query that found it at another moment.
+Key = tuple[str, int, int | None]
 
 
 class _LoaderSignals(QObject):
@@ -26,7 +28,8 @@ class _LoaderSignals(QObject):
 
 
 class ThumbnailLoader(QObject):
-    """Hands out thumbnails by (path, size): at once from memory, else later via `ready`.
+    """Hands out thumbnails by (path, size, moment): at once from memory, else later via
+    `ready`.
 
     Decoding and scaling run on a thread pool (tests pass one that runs jobs inline); only the
     cheap QImage -> QPixmap conversion happens on the GUI thread.
@@ -44,9 +47,14 @@ class ThumbnailLoader(QObject):
         self._signals = _LoaderSignals()
         self._signals.loaded.connect(self._on_loaded)
 
-    def pixmap(self, path: str, size: int, digest: str | None = None) -> QPixmap | None:
-        """The thumbnail if in memory; otherwise None, and a load is queued once."""
-        key = (path, size)
+    def pixmap(
+        self, path: str, size: int, digest: str | None = None, at_s: float | None = None
+    ) -> QPixmap | None:
+        """The thumbnail if in memory; otherwise None, and a load is queued once.
+
+        `at_s` picks a video's frame or a sound's highlighted stretch (photos ignore it).
+        """
+        key = (path, size, moment_ms(at_s))
         found = self._memory.get(key)
         if found is not None:
             self._memory.move_to_end(key)
@@ -56,8 +64,8 @@ class ThumbnailLoader(QObject):
             self.pool.start(_ThumbnailJob(self.cache, key, digest, self._signals))
         return None
 
-    def failed(self, path: str, size: int) -> bool:
-        return (path, size) in self._failed
+    def failed(self, path: str, size: int, at_s: float | None = None) -> bool:
+        return (path, size, moment_ms(at_s)) in self._failed
 
     def forget(self, path: str) -> None:
         """Drop a changed file's thumbnails from memory so they are made again."""
@@ -96,10 +104,10 @@ class _ThumbnailJob(QRunnable):
         self.signals = signals
 
     def run(self) -> None:
-        path, size = self.key
+        path, size, ms = self.key
         image = QImage()
         try:
-            stored = self.cache.get(path, size, self.digest)
+            stored = self.cache.get(path, size, self.digest, None if ms is None else ms / 1000)
             image = load_scaled(stored, size)
         except (MediaError, OSError) as error:
             log.debug("no thumbnail for %s: %s", path, error)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from mediasearch.core.indexer import IndexSummary, Progress
-from mediasearch.core.search import Hit
+from mediasearch.core.search import Hit, SearchFilters
 from mediasearch.core.weights import ModelUnavailableError, local_weights
 
 if TYPE_CHECKING:
@@ -201,12 +201,18 @@ class IndexWorker(QObject):
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """One query as typed and dropped: text plus query images (files or pixels)."""
+    """One query as typed and dropped: text plus query images (files or pixels), limited to
+    some kinds of media ("image", "video", "audio"; None for all)."""
 
     text: str = ""
     image_paths: tuple[str, ...] = ()
     images: tuple[Image.Image, ...] = field(default=(), compare=False)
     k: int = 1000
+    kinds: tuple[str, ...] | None = None
+
+    @property
+    def filters(self) -> SearchFilters | None:
+        return SearchFilters(kinds=self.kinds) if self.kinds else None
 
     @property
     def empty(self) -> bool:
@@ -272,7 +278,7 @@ def run_search(library: Library, request: SearchRequest) -> list[Hit]:
     text = request.text.strip()
     images = list(request.images)
     if not text and not images and len(request.image_paths) == 1:
-        return library.similar(request.image_paths[0], request.k)
+        return library.similar(request.image_paths[0], request.k, filters=request.filters)
     terms = [p for p in request.image_paths if _usable_as_term(p)]
     if len(terms) < len(request.image_paths):
         from mediasearch.core.media.images import decode_image
@@ -281,7 +287,7 @@ def run_search(library: Library, request: SearchRequest) -> list[Hit]:
             if path not in terms:
                 images.append(decode_image(path, min_side=256).image)
     query = " + ".join([*terms, text] if text else terms)
-    return library.search(query, request.k, images=images)
+    return library.search(query, request.k, filters=request.filters, images=images)
 
 
 def _usable_as_term(path: str) -> bool:
