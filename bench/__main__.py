@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.common import Section
 
 # In the order they run; each module has run(work, quick) -> list[Section].
-SECTIONS = ("indexing", "scale", "live", "models")
+SECTIONS = ("indexing", "scale", "live", "models", "media")
 
 
 def machine() -> dict[str, object]:
