@@ -172,3 +172,25 @@ def test_a_decoder_that_crashes_twice_is_not_tried_again(
     record = library.catalog.file_by_path(str(crashing))
     assert record is not None and record.crashes == 2, "given up after two crashes"
     assert [h.path for h in library.search("a blue square", 5) if h.kind == "video"]
+
+
+def test_a_video_dropped_into_a_watched_folder_is_searchable_at_once(
+    make_library: LibraryFactory, tmp_path: Path
+) -> None:
+    folder = tmp_path / "watched"
+    write_shape_images(folder, 8, seed=1)
+    library = make_library()
+    library.index([str(folder)])
+    clip = write_video(
+        folder / "new clip.webm", [("star", "yellow", 3.0), ("circle", "green", 3.0)]
+    )
+    summary = library.apply_changes([str(clip)])  # what the watcher hands over
+    assert summary.indexed == 1
+    found = [h for h in library.search("a green circle", 10) if h.path == str(clip)]
+    assert found and found[0].at_s is not None and found[0].at_s >= 2.5
+    # Deleting it takes every one of its moments out of the index.
+    clip.unlink()
+    library.apply_changes([str(clip)])
+    assert all(h.path != str(clip) for h in library.search("a yellow star", 20))
+    opened = library.open_index()
+    assert opened is not None and not opened[1].has_moments

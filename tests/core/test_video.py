@@ -329,3 +329,10 @@ def test_is_video_path() -> None:
     assert is_video_path("holiday.MP4") and is_video_path("a/b/clip.webm")
     assert not is_video_path("song.mp3") and not is_video_path("photo.jpg")
     assert {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"} == VIDEO_EXTENSIONS
+
+
+def test_a_shape_as_bright_as_its_background_is_not_blank(tmp_path: Path) -> None:
+    # Green (30, 170, 50) is about as bright as the grey backgrounds: flat in grey only.
+    clip = write_video(tmp_path / "iso.mp4", [("star", "yellow", 3.0), ("circle", "green", 3.0)])
+    times = [frame.at_s for frame in sample_video(str(clip)).frames]
+    assert any(t >= 3.0 for t in times), times

@@ -53,7 +53,11 @@ def make_window(qtbot, tmp_path: Path, tiny_model_spec: str) -> Iterator[WindowF
     windows: list[MainWindow] = []
 
     def make(
-        library: Library | None = None, *, model: str | None = None, watch: bool = True
+        library: Library | None = None,
+        *,
+        model: str | None = None,
+        watch: bool = True,
+        audio_model: str | None = None,
     ) -> MainWindow:
         home = tmp_path / "home"
         settings = Settings(model=model or tiny_model_spec, device="cpu")
@@ -65,6 +69,7 @@ def make_window(qtbot, tmp_path: Path, tiny_model_spec: str) -> Iterator[WindowF
                 device="cpu",
                 backend=s.backend,
                 excluded=s.excluded_folders,
+                audio_model=audio_model,
             )
 
         library = library or build(settings)

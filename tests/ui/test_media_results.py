@@ -26,7 +26,7 @@ from mediasearch.ui.results_view import ThumbnailDelegate
 from mediasearch.ui.settings_dialog import SettingsDialog
 from mediasearch.ui.thumbnails import ThumbnailLoader
 from tests.support.shapes import write_shape_images
-from tests.support.sounds import write_sound
+from tests.support.sounds import SOUNDS, write_sound, write_sound_files, write_two_part_sound
 from tests.support.videos import write_video
 from tests.ui.conftest import InlinePool, result_paths, search_for, wait_model_ready
 
@@ -128,7 +128,6 @@ def test_waveform_thumbnail_for_a_sound(qtbot, tmp_path: Path, loader) -> None:
 
 
 def test_kind_filter_restricts_results(qtbot, make_window, tmp_path: Path) -> None:
-    pytest.importorskip("mediasearch.core.media.worker")  # the core's video pipeline
     library_root = tmp_path / "library"
     write_shape_images(library_root / "photos", 32)
     video = write_video(
@@ -266,3 +265,21 @@ def test_sound_settings_reopen_the_library(qtbot, make_window, tmp_path: Path) -
     dialog.sound_check.setChecked(True)
     dialog.audio_model_edit.setText("local-dir:/models/clap")
     assert dialog.settings().audio_model == "local-dir:/models/clap"
+
+
+def test_a_sound_is_found_by_description_and_shown_at_its_moment(
+    qtbot, make_window, tmp_path: Path, tiny_clap_spec: str
+) -> None:
+    folder = tmp_path / "sounds"
+    write_sound_files(folder, count_per_sound=1, seed=5)
+    memo = write_two_part_sound(folder / "memo.wav", "low", "high", 4.0, 16000)
+    window = make_window(watch=False, audio_model=tiny_clap_spec)
+    wait_model_ready(qtbot, window)
+    with qtbot.waitSignal(window.controller.indexFinished, timeout=120_000):
+        window.controller.add_folder(str(folder))
+    search_for(qtbot, window, SOUNDS["high"])
+    first = window.model.index(0)
+    assert first.data(KindRole) == "audio"
+    rows = {window.model.index(r).data(PathRole): r for r in range(window.model.rowCount())}
+    memo_row = window.model.index(rows[str(memo)])
+    assert memo_row.data(BadgeRole) in ("0:04", "0:06"), "the beep is in the memo's second half"

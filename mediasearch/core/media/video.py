@@ -57,7 +57,8 @@ _MIN_GAP_S: Final = 1.0
 _ANALYSIS_STEP_S: Final = 0.5
 # Blank frames (fades to black, title cards of one colour) are useless for search: a frame is
 # blank when its tiny greyscale is darker than this mean (video black is 16 in limited range,
-# 0 after conversion; a night scene with lights stays above) or flatter than this deviation.
+# 0 after conversion; a night scene with lights stays above) or when every colour channel is
+# flatter than this deviation.
 _DARK_MEAN: Final = 16.0
 _FLAT_STD: Final = 4.0
 
@@ -391,7 +392,10 @@ def _tiny_rgb(frame: AvFrame) -> np.ndarray:
 
 def _is_blank(tiny: np.ndarray) -> bool:
     grey = tiny @ _GREY_WEIGHTS
-    return float(grey.mean()) < _DARK_MEAN or float(grey.std()) < _FLAT_STD
+    # Flat in every colour channel, not just in grey: a green ball on a grey lawn of the
+    # same brightness is flat in grey and still a picture.
+    flat = float(tiny.reshape(-1, 3).std(axis=0).max()) < _FLAT_STD
+    return float(grey.mean()) < _DARK_MEAN or flat
 
 
 def _mad(a: np.ndarray, b: np.ndarray) -> float:
