@@ -251,6 +251,8 @@ def print_summary(summary: IndexSummary, out: TextIO) -> None:
     )
     for path, reason in summary.skipped:
         print(f"  skipped {path}: {reason}", file=out)
+    for warning in summary.warnings:
+        print(f"note: {warning}", file=out)
 
 
 class ProgressBar:

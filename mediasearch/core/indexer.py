@@ -85,6 +85,8 @@ class IndexSummary:
     removed: int = 0
     duplicates: int = 0  # byte-identical copies that reused an embedding
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # Things the user should know that are not about one file (a model that is missing).
+    warnings: list[str] = field(default_factory=list)
     cancelled: bool = False
     elapsed_s: float = 0.0
 
@@ -390,15 +392,16 @@ class Indexer:
         if sound is not None:
             self.catalog.mark_pending(self.catalog.ids_missing_embedding(sound[0], (KIND_AUDIO,)))
 
-    def open_sound(self) -> tuple[int, VectorIndex] | None:
-        """The sound model's index, loading the model; None (logged) when it is unavailable,
-        so that photos and videos still get indexed."""
+    def open_sound(self, summary: IndexSummary) -> tuple[int, VectorIndex] | None:
+        """The sound model's index, loading the model; None (with a warning in `summary`)
+        when it is unavailable, so that photos and videos still get indexed."""
         if self.open_sound_index is None:
             return None
         try:
             return self.open_sound_index(True)
         except ModelUnavailableError as error:
             log.warning("sound model unavailable, sounds wait for it: %s", error)
+            summary.warnings.append(f"Sounds are waiting for their model. {error}")
             return None
 
     def _encode_images(

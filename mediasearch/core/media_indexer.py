@@ -59,7 +59,7 @@ class MediaEncoder:
     ) -> None:
         image = self.indexer.open_index(True)
         assert image is not None
-        sound = self.indexer.open_sound()
+        sound = self.indexer.open_sound(summary)
         if sound is None:
             # Without a sound model, sound files wait (pending) until one is available.
             records = [r for r in records if r.kind != KIND_AUDIO]

@@ -531,6 +531,8 @@ class MainWindow(QMainWindow):
         skipped = len(summary.skipped)
         if summary.cancelled:
             self.statusBar().showMessage("Indexing stopped; what was done is kept", 8000)
+        elif summary.warnings:
+            self.statusBar().showMessage(" ".join(summary.warnings), 15000)
         self.skipped_button.setText(f"{skipped:,} skipped" if skipped else "")
         self.skipped_button.setVisible(skipped > 0)
         self._count_photos()
