@@ -144,6 +144,12 @@ def test_sounds_are_found_by_description_in_a_mixed_library(
     assert low and low[0].at_s is not None and low[0].at_s < 4.0
     assert len(sounds) == 2 * len(SOUNDS)
 
+    # "More like this" on a sound finds the other clip of the same sound first.
+    chirp = next(path for path, name, _ in sounds if name == "chirp")
+    similar = library.similar(str(chirp), 3)
+    assert similar[0].kind == "audio" and Path(similar[0].path).name.startswith("chirp")
+    assert all(h.path != str(chirp) for h in similar)
+
 
 def test_a_decoder_that_crashes_twice_is_not_tried_again(
     make_library: LibraryFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
