@@ -196,7 +196,7 @@ def test_preview_plays_a_video_from_its_moment(qtbot, clip: Path, loader) -> Non
 def test_preview_without_qtmultimedia_offers_the_default_app(
     qtbot, clip: Path, loader, monkeypatch
 ) -> None:
-    monkeypatch.setattr(preview_module, "_multimedia", lambda: None)
+    monkeypatch.setattr(preview_module, "multimedia_classes", lambda: None)
     opened: list[QUrl] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
     pane, _model = show_in_preview(qtbot, clip, loader)
