@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mediasearch.core.media import audio as audio_module
+from mediasearch.core.media import files as files_module
 from mediasearch.core.media.audio import (
     AUDIO_EXTENSIONS,
     MAX_WINDOWS,
@@ -244,7 +245,7 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(audio_module, "open", refuse, raising=False)  # shadows the builtin
+    monkeypatch.setattr(files_module, "open", refuse, raising=False)  # shadows the builtin
     assert reason(path) == "permission denied"
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mediasearch.core.media import files as files_module
 from mediasearch.core.media import video as video_module
 from mediasearch.core.media.errors import MediaError
 from mediasearch.core.media.video import (
@@ -314,7 +315,7 @@ def test_permission_denied(two_shapes: Path, monkeypatch: pytest.MonkeyPatch) ->
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(video_module, "open", refuse, raising=False)  # shadows the builtin
+    monkeypatch.setattr(files_module, "open", refuse, raising=False)  # shadows the builtin
     assert reason(two_shapes) == "permission denied"
 
 

@@ -18,7 +18,7 @@ from av.audio.stream import AudioStream
 from av.container import InputContainer
 
 from mediasearch.core.media.errors import MediaError
-from mediasearch.core.media.images import _check_regular_file, _describe_os_error
+from mediasearch.core.media.files import describe_os_error, read_head
 from mediasearch.core.media.kinds import AUDIO_EXTENSIONS
 
 __all__ = [
@@ -212,7 +212,7 @@ def _reading(name: str) -> Iterator[None]:
     except MemoryError as error:
         raise MediaError("not enough memory to decode this sound") from error
     except OSError as error:  # e.g. EIO from a failing disk, or the file deleted while read
-        raise MediaError(_describe_os_error(error, name)) from error
+        raise MediaError(describe_os_error(error, name)) from error
 
 
 # ---------------------------------------------------------------- sources
@@ -254,23 +254,13 @@ def _open_source(name: str, sample_rate: int) -> _Opened:
         except soundfile.LibsndfileError:
             pass  # not for libsndfile (AAC in an .ogg name, a damaged header): try FFmpeg
         except OSError as error:
-            raise MediaError(_describe_os_error(error, name)) from error
+            raise MediaError(describe_os_error(error, name)) from error
     return _Opened(_AvSource(name, sample_rate, sniffed))
 
 
 def _check_file(name: str) -> bool:
     """Stat and sniff the file; True when its first bytes look like a sound or video format."""
-    try:
-        _check_regular_file(name)
-        with open(name, "rb") as fp:
-            prefix = fp.read(_SNIFF_BYTES)
-    except OSError as error:
-        raise MediaError(_describe_os_error(error, name)) from error
-    except ValueError as error:  # e.g. a NUL character in the file name
-        raise MediaError(f"cannot open this file name ({error})") from error
-    if not prefix:
-        raise MediaError("file is empty")
-    return _looks_like_sound(prefix)
+    return _looks_like_sound(read_head(name, _SNIFF_BYTES))
 
 
 def _looks_like_sound(prefix: bytes) -> bool:
@@ -433,7 +423,7 @@ def _open_container(name: str, sniffed: bool) -> InputContainer:
     try:
         return av.open(name, metadata_errors="replace")
     except OSError as error:  # PyAV's FileNotFoundError, PermissionError, ... are OSErrors
-        raise MediaError(_describe_os_error(error, name)) from error
+        raise MediaError(describe_os_error(error, name)) from error
     except MemoryError as error:
         raise MediaError("not enough memory to decode this sound") from error
     except Exception as error:  # av.error.InvalidDataError and friends: FFmpeg can't read it

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import stat
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Final
@@ -14,6 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError, features
 
 from mediasearch.core.media.errors import MediaError
+from mediasearch.core.media.files import check_regular_file, describe_os_error
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -127,11 +127,11 @@ def decode_image(path: str | os.PathLike[str], min_side: int | None = None) -> D
     _check_min_side(min_side)
     name = os.fspath(path)
     try:
-        _check_regular_file(name)
+        check_regular_file(name)
         with open(name, "rb") as fp:
             return _decode_stream(fp, min_side, empty_reason="file is empty")
     except OSError as error:  # from stat/open/close; read errors are handled in _decode_stream
-        raise MediaError(_describe_os_error(error, name)) from error
+        raise MediaError(describe_os_error(error, name)) from error
     except ValueError as error:  # e.g. a NUL character in the file name
         raise MediaError(f"cannot open this file name ({error})") from error
 
@@ -140,15 +140,6 @@ def decode_image_bytes(data: bytes, min_side: int | None = None) -> DecodedImage
     """Decode in-memory image data (pasted or dropped) like :func:`decode_image`."""
     _check_min_side(min_side)
     return _decode_stream(io.BytesIO(data), min_side, empty_reason="no image data (empty)")
-
-
-def _check_regular_file(name: str) -> None:
-    mode = os.stat(name).st_mode
-    if stat.S_ISDIR(mode):
-        raise MediaError("is a folder, not a file")
-    if not stat.S_ISREG(mode):
-        # Opening a FIFO named *.jpg would block the indexer forever; devices are no photos.
-        raise MediaError("not a regular file")
 
 
 def _check_min_side(min_side: int | None) -> None:
@@ -162,7 +153,7 @@ def _decode_stream(fp: IO[bytes], min_side: int | None, *, empty_reason: str) ->
         prefix = fp.read(_SNIFF_BYTES)
         fp.seek(0)
     except OSError as error:
-        raise MediaError(_describe_os_error(error, None)) from error
+        raise MediaError(describe_os_error(error, None)) from error
     if not prefix:
         raise MediaError(empty_reason)
     sniffed = _sniff_format(prefix)
@@ -365,7 +356,7 @@ def _describe_decode_error(error: Exception, fmt: str) -> str:
     if isinstance(error, MemoryError):
         return "not enough memory to decode this image"
     if isinstance(error, OSError) and error.errno is not None:
-        return _describe_os_error(error, None)  # a real read error, e.g. EIO on a failing disk
+        return describe_os_error(error, None)  # a real read error, e.g. EIO on a failing disk
     message = str(error).lower()
     if "not available" in message or "not supported" in message or "unsupported" in message:
         return f"unsupported kind of {fmt} image"
@@ -378,13 +369,3 @@ def _pixel_count_from_message(message: str) -> str:
         return "possible decompression bomb"
     pixels = int(match.group(1))
     return f"{pixels / 1e6:,.0f} megapixels" if pixels >= 10_000_000 else f"{pixels:,} pixels"
-
-
-def _describe_os_error(error: OSError, path: str | None) -> str:
-    if isinstance(error, FileNotFoundError | NotADirectoryError):
-        return "file disappeared before it could be read"
-    if isinstance(error, IsADirectoryError) or (path is not None and os.path.isdir(path)):
-        return "is a folder, not a file"  # Windows reports folders as PermissionError
-    if isinstance(error, PermissionError):
-        return "permission denied"
-    return f"could not read file ({error.strerror or error})"

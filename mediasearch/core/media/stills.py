@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from mediasearch.core.media.audio import decode_audio
 from mediasearch.core.media.errors import MediaError
-from mediasearch.core.media.images import _check_regular_file, _describe_os_error
+from mediasearch.core.media.files import describe_os_error, read_head
 
 __all__ = [
     "WAVEFORM_ASPECT",
@@ -84,7 +84,7 @@ def video_frame_at(path: str, at_s: float, size: int) -> Image.Image:
     except MemoryError as error:
         raise MediaError("not enough memory to decode this video") from error
     except OSError as error:
-        raise MediaError(_describe_os_error(error, name)) from error
+        raise MediaError(describe_os_error(error, name)) from error
     finally:
         container.close()
 
@@ -194,21 +194,14 @@ def _bar_peaks(samples: npt.NDArray[np.float32], bars: int) -> npt.NDArray[np.fl
 
 
 def _check_file(name: str) -> None:
-    try:
-        _check_regular_file(name)
-    except OSError as error:
-        raise MediaError(_describe_os_error(error, name)) from error
-    except ValueError as error:  # e.g. a NUL character in the file name
-        raise MediaError(f"cannot open this file name ({error})") from error
-    if os.path.getsize(name) == 0:
-        raise MediaError("file is empty")
+    read_head(name, 1)
 
 
 def _open(name: str) -> InputContainer:
     try:
         return av.open(name, metadata_errors="replace")
     except OSError as error:  # PyAV's FileNotFoundError, PermissionError, ... are OSErrors
-        raise MediaError(_describe_os_error(error, name)) from error
+        raise MediaError(describe_os_error(error, name)) from error
     except MemoryError as error:
         raise MediaError("not enough memory to decode this file") from error
     except Exception as error:  # av.error.InvalidDataError and friends: FFmpeg can't read it

@@ -20,7 +20,7 @@ from av.video.stream import VideoStream
 from PIL import Image
 
 from mediasearch.core.media.errors import MediaError
-from mediasearch.core.media.images import _check_regular_file, _describe_os_error
+from mediasearch.core.media.files import describe_os_error, read_head
 from mediasearch.core.media.kinds import VIDEO_EXTENSIONS
 
 __all__ = [
@@ -143,7 +143,7 @@ def sample_video(
     except MemoryError as error:
         raise MediaError("not enough memory to decode this video") from error
     except OSError as error:  # a real read error (EIO), or the file deleted while we read
-        raise MediaError(_describe_os_error(error, name)) from error
+        raise MediaError(describe_os_error(error, name)) from error
     except (av.error.FFmpegError, ValueError) as error:  # e.g. a pixel format swscale refuses
         raise MediaError("truncated or corrupt video") from error
     finally:
@@ -152,17 +152,7 @@ def sample_video(
 
 def _check_file(name: str) -> bool:
     """Stat and sniff the file; True when its first bytes look like a video container."""
-    try:
-        _check_regular_file(name)
-        with open(name, "rb") as fp:
-            prefix = fp.read(_SNIFF_BYTES)
-    except OSError as error:
-        raise MediaError(_describe_os_error(error, name)) from error
-    except ValueError as error:  # e.g. a NUL character in the file name
-        raise MediaError(f"cannot open this file name ({error})") from error
-    if not prefix:
-        raise MediaError("file is empty")
-    return _looks_like_container(prefix)
+    return _looks_like_container(read_head(name, _SNIFF_BYTES))
 
 
 def _looks_like_container(prefix: bytes) -> bool:
@@ -178,7 +168,7 @@ def _open(name: str, sniffed: bool) -> InputContainer:
     try:
         return av.open(name, metadata_errors="replace")
     except OSError as error:  # PyAV's FileNotFoundError, PermissionError, ... are OSErrors
-        raise MediaError(_describe_os_error(error, name)) from error
+        raise MediaError(describe_os_error(error, name)) from error
     except MemoryError as error:
         raise MediaError("not enough memory to decode this video") from error
     except Exception as error:  # av.error.InvalidDataError and friends: FFmpeg can't read it
