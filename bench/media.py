@@ -28,6 +28,8 @@ SCENE_S = 5.0  # a new "shot" this often, as in a home video
 
 def draw_video(path: Path, seconds: float, size: tuple[int, int], fps: int, seed: int) -> Path:
     """A phone-like clip: textured shots of moving blobs, cut every SCENE_S seconds."""
+    if path.is_file():
+        return path  # drawn by an earlier run with --work
     rng = np.random.default_rng(seed)
     width, height = size
     path.parent.mkdir(parents=True, exist_ok=True)
