@@ -556,23 +556,32 @@ class Catalog:
             )
 
     def record_crash(self, file_id: int, reason: str) -> bool:
-        """Count a decoder crash or hang on a file; True while it may still be retried.
+        """Mark a file failed because its decoder crashed or hung; True if it gets another try.
 
-        The file stays pending after its first crash (the next run tries once more, in a
-        fresh worker) and is marked failed for good after MAX_CRASHES.
+        The first time, the next full run tries it once more in a fresh worker (a crash can
+        be a passing accident: memory pressure, a kill); after MAX_CRASHES it is left alone
+        until the file changes.
         """
         with self.transaction() as db:
             db.execute("UPDATE files SET crashes = crashes + 1 WHERE id = ?", (file_id,))
             row = db.execute("SELECT crashes FROM files WHERE id = ?", (file_id,)).fetchone()
             if row is None:
                 return False
-            if int(row[0]) < MAX_CRASHES:
-                return True
+            retry = int(row[0]) < MAX_CRASHES
+            suffix = "tried once more on the next scan" if retry else "not retried until it changes"
             db.execute(
                 "UPDATE files SET status = ?, error = ? WHERE id = ?",
-                (STATUS_ERROR, f"{reason}; not retried until the file changes", file_id),
+                (STATUS_ERROR, f"{reason}; {suffix}", file_id),
             )
-            return False
+            return retry
+
+    def ids_to_retry_after_crash(self) -> list[int]:
+        """Failed files whose decoder crashed fewer than MAX_CRASHES times."""
+        rows = self._query(
+            "SELECT id FROM files WHERE status = ? AND crashes BETWEEN 1 AND ?",
+            (STATUS_ERROR, MAX_CRASHES - 1),
+        )
+        return [int(r["id"]) for r in rows]
 
     def copy_embeddings(self, source_id: int, target_id: int) -> bool:
         """Give a byte-identical copy of a file the embeddings of its twin, without encoding."""

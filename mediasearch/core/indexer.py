@@ -382,7 +382,9 @@ class Indexer:
             MediaEncoder(self, meter.advance_reporting(progress)).run(media, summary, cancel)
 
     def _mark_missing_pending(self) -> None:
-        """Files that are fine but lack a vector from a model in use (after a model switch)."""
+        """Files that are fine but lack a vector from a model in use (after a model switch),
+        and files whose decoder crashed once (they get a second try)."""
+        self.catalog.mark_pending(self.catalog.ids_to_retry_after_crash())
         opened = self.open_index(False)
         if opened is not None:
             self.catalog.mark_pending(

@@ -120,8 +120,8 @@ class MediaEncoder:
         record = decoded.record
         if decoded.crash is not None:
             log.warning("decoder failed on %s: %s", record.path, decoded.crash)
-            if not self.catalog.record_crash(record.id, decoded.crash):
-                summary.skipped.append((record.path, decoded.crash))
+            self.catalog.record_crash(record.id, decoded.crash)
+            summary.skipped.append((record.path, decoded.crash))
             return
         result = decoded.result
         assert result is not None

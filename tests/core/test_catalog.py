@@ -225,9 +225,12 @@ def test_a_file_that_crashes_its_decoder_twice_is_given_up(catalog: Catalog) -> 
     root = catalog.add_root("/p")
     (file_id,) = catalog.insert_files([NewFile("/p/v.mp4", root, "video", 1, 1, "h")])
     assert catalog.record_crash(file_id, "the decoder crashed")
-    assert catalog.files_by_id([file_id])[file_id].status == STATUS_PENDING
+    record = catalog.files_by_id([file_id])[file_id]
+    assert record.status == "error" and "tried once more" in (record.error or "")
+    assert catalog.ids_to_retry_after_crash() == [file_id]
     assert not catalog.record_crash(file_id, "the decoder crashed")
     record = catalog.files_by_id([file_id])[file_id]
     assert record.status == "error" and "not retried" in (record.error or "")
+    assert catalog.ids_to_retry_after_crash() == []
     catalog.mark_changed(file_id, 2, 2, "h2")  # a new version of the file gets a new chance
     assert catalog.files_by_id([file_id])[file_id].crashes == 0
