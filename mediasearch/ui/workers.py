@@ -86,6 +86,10 @@ class IndexWorker(QObject):
             self.modelFailed.emit(f"The model could not be loaded: {error}")
             return
         self.modelReady.emit(engine_label(self.library.encoder))
+        try:
+            self.library.searcher.prepare()
+        except Exception:  # only a head start for mixed searches: never worth a failure
+            log.exception("could not prepare the search spaces")
 
     def _report_download(self, done: int, total: int) -> None:
         # Called per downloaded chunk: a few updates a second are plenty for a status line.
