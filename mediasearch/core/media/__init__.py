@@ -1,4 +1,4 @@
-"""Decoding of media files (still images) into RGB pixels plus basic metadata."""
+"""Decoding of media files: still images here; videos, sounds and their worker in submodules."""
 
 from __future__ import annotations
 
