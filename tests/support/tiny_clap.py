@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import math
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from transformers import (
 
 from .shapes import all_combinations, caption
 from .sounds import SOUNDS, synthesize
+from .training import lr_factor, move_into_place, reproducible_torch
 
 # ClapFeatureExtractor settings. Real CLAP hears 10 s windows at 48 kHz as 64 mel bins x 1001
 # frames; this one hears 2 s at 16 kHz as 32 bins x 101 frames (32000 // 320 + 1), small
@@ -152,7 +151,7 @@ def train_tiny_clap(out_dir: Path, seed: int = 0, steps: int | None = None) -> P
         _build_processor().save_pretrained(work_dir)
         # Train through the processor as saved, so training sees exactly what inference will.
         processor = ClapProcessor.from_pretrained(work_dir)
-        with _reproducible_torch(seed):
+        with reproducible_torch(seed):
             model = ClapModel(_build_config(len(processor.tokenizer)))
             features, labels = _training_pool(processor, seed)
             captions = processor.tokenizer(
@@ -161,7 +160,7 @@ def train_tiny_clap(out_dir: Path, seed: int = 0, steps: int | None = None) -> P
             total_steps = DEFAULT_STEPS if steps is None else steps
             _train(model, dict(captions), features, labels, total_steps)
         model.save_pretrained(work_dir)
-        return _move_into_place(work_dir, out_dir)
+        return move_into_place(work_dir, out_dir, is_clap_dir_complete)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -199,24 +198,6 @@ def _build_config(vocab_size: int) -> ClapConfig:
         audio_config=ClapAudioConfig(**TINY_AUDIO_CONFIG),
         projection_dim=PROJECTION_DIM,
     )
-
-
-@contextlib.contextmanager
-def _reproducible_torch(seed: int) -> Iterator[None]:
-    """Seed torch and train on one thread for the block, restoring the caller's settings after.
-
-    One thread makes the result independent of the machine's core count; as for the tiny image
-    model (tests/support/tiny_model.py), the ops are too small to gain much from threads, and
-    two threads slow down badly when another process competes for the two cores.
-    """
-    threads = torch.get_num_threads()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
 
 
 def _training_pool(processor: ClapProcessor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -261,7 +242,9 @@ def _train(
     steps: int,
 ) -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, steps, WARMUP_STEPS)
+    )
     model.train()
     for _ in range(steps):
         batch = torch.randint(len(features), (BATCH_SIZE,))
@@ -278,14 +261,6 @@ def _train(
             model.logit_scale_a.clamp_(0, math.log(100))
             model.logit_scale_t.clamp_(0, math.log(100))
     model.eval()
-
-
-def _lr_factor(step: int, total_steps: int) -> float:
-    """Linear warm-up, then cosine decay to zero."""
-    if step < WARMUP_STEPS:
-        return (step + 1) / WARMUP_STEPS
-    progress = (step - WARMUP_STEPS) / max(total_steps - WARMUP_STEPS, 1)
-    return 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def _contrastive_loss(
@@ -305,13 +280,3 @@ def _contrastive_loss(
     targets = matches[present].float() / matches[present].sum(dim=1, keepdim=True)
     text_to_audio = -(targets * log_probs).sum(dim=1).mean()
     return (audio_to_text + text_to_audio) / 2
-
-
-def _move_into_place(work_dir: Path, out_dir: Path) -> Path:
-    try:
-        work_dir.rename(out_dir)
-    except OSError:
-        # Another process (e.g. a parallel test worker) finished the same folder first.
-        if not is_clap_dir_complete(out_dir):
-            raise
-    return out_dir

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import random
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from safetensors.torch import save_file
 
 from .shapes import all_combinations, caption, draw_shape
 from .sounds import SOUNDS
+from .training import lr_factor, move_into_place, reproducible_torch
 
 # Same JSON shape as open_clip's model_configs/*.json, scaled down until CPU training is quick.
 # The image tower is open_clip's ModifiedResNet (as in RN50.json): at this size a tiny convnet
@@ -98,7 +98,7 @@ def train_tiny_model(out_dir: Path, seed: int = 0, steps: int | None = None) -> 
     work_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
         _write_config(work_dir)
-        with _reproducible_torch(seed):
+        with reproducible_torch(seed):
             # Loading the weightless folder gives a randomly initialised model plus the exact
             # preprocess transform that inference will use later.
             model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{work_dir}")
@@ -109,7 +109,7 @@ def train_tiny_model(out_dir: Path, seed: int = 0, steps: int | None = None) -> 
             total_steps = DEFAULT_STEPS if steps is None else steps
             _train(model, tokenizer(captions), images, labels, total_steps)
         save_file(model.state_dict(), str(work_dir / WEIGHTS_FILE_NAME))
-        return _move_into_place(work_dir, out_dir)
+        return move_into_place(work_dir, out_dir, is_model_dir_complete)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -117,27 +117,6 @@ def train_tiny_model(out_dir: Path, seed: int = 0, steps: int | None = None) -> 
 def _write_config(folder: Path) -> None:
     config = {"model_cfg": TINY_MODEL_CONFIG, "preprocess_cfg": TINY_PREPROCESS_CFG}
     (folder / CONFIG_FILE_NAME).write_text(json.dumps(config, indent=2), encoding="utf-8")
-
-
-@contextlib.contextmanager
-def _reproducible_torch(seed: int) -> Iterator[None]:
-    """Seed torch and train on one thread for the block, restoring the caller's settings after.
-
-    One thread makes the result independent of the machine's core count and costs little:
-    the ops are too small to gain much from threading (two threads were about a quarter
-    faster on an idle machine), while with another process competing for the two cores,
-    two-threaded training slowed down as much as twenty-fold.
-    `torch.use_deterministic_algorithms` is not needed on CPU and is left off: it fills every
-    new tensor with NaN first, which made training about four times slower.
-    """
-    threads = torch.get_num_threads()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
 
 
 def _draw_training_pool(preprocess: Preprocess, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -170,7 +149,9 @@ def _train(
     model.token_embedding.requires_grad_(False)
     trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=LEARNING_RATE, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, steps, WARMUP_STEPS)
+    )
     # Convolutions with so few channels ran about a fifth faster in channels-last layout.
     model.visual.to(memory_format=torch.channels_last)
     images = images.contiguous(memory_format=torch.channels_last)
@@ -191,14 +172,6 @@ def _train(
     model.eval()
     # safetensors only saves contiguous tensors.
     model.visual.to(memory_format=torch.contiguous_format)
-
-
-def _lr_factor(step: int, total_steps: int) -> float:
-    """Linear warm-up, then cosine decay to zero."""
-    if step < WARMUP_STEPS:
-        return (step + 1) / WARMUP_STEPS
-    progress = (step - WARMUP_STEPS) / max(total_steps - WARMUP_STEPS, 1)
-    return 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def _contrastive_loss(
@@ -244,13 +217,3 @@ def _soft_match_loss(logits: torch.Tensor, matches: torch.Tensor) -> torch.Tenso
     log_probs = log_probs.masked_fill(~matches, 0.0)
     targets = matches.float() / matches.sum(dim=1, keepdim=True)
     return -(targets * log_probs).sum(dim=1).mean()
-
-
-def _move_into_place(work_dir: Path, out_dir: Path) -> Path:
-    try:
-        work_dir.rename(out_dir)
-    except OSError:
-        # Another process (e.g. a parallel test worker) finished the same folder first.
-        if not is_model_dir_complete(out_dir):
-            raise
-    return out_dir

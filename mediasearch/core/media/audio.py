@@ -17,6 +17,7 @@ import soundfile
 from av.audio.stream import AudioStream
 from av.container import InputContainer
 
+from mediasearch.core.media.containers import open_container
 from mediasearch.core.media.errors import MediaError
 from mediasearch.core.media.files import describe_os_error, read_head
 from mediasearch.core.media.kinds import AUDIO_EXTENSIONS
@@ -366,7 +367,13 @@ def _mono_frame(samples: np.ndarray, rate: int) -> av.AudioFrame:
 class _AvSource:
     def __init__(self, name: str, sample_rate: int, sniffed: bool) -> None:
         self._rate = sample_rate
-        self._container = _open_container(name, sniffed)
+        self._container = open_container(
+            name,
+            unreadable="truncated or corrupt audio"
+            if sniffed
+            else "not an audio file or unsupported format",
+            what="sound",
+        )
         try:
             if not self._container.streams.audio:
                 raise MediaError(NO_AUDIO_STREAM)
@@ -417,20 +424,6 @@ class _AvSource:
 
     def close(self) -> None:
         self._container.close()
-
-
-def _open_container(name: str, sniffed: bool) -> InputContainer:
-    try:
-        return av.open(name, metadata_errors="replace")
-    except OSError as error:  # PyAV's FileNotFoundError, PermissionError, ... are OSErrors
-        raise MediaError(describe_os_error(error, name)) from error
-    except MemoryError as error:
-        raise MediaError("not enough memory to decode this sound") from error
-    except Exception as error:  # av.error.InvalidDataError and friends: FFmpeg can't read it
-        reason = (
-            "truncated or corrupt audio" if sniffed else "not an audio file or unsupported format"
-        )
-        raise MediaError(reason) from error
 
 
 def _duration_s(container: InputContainer, stream: AudioStream) -> float | None:

@@ -16,6 +16,7 @@ from av.video.frame import VideoFrame
 from PIL import Image, ImageDraw
 
 from mediasearch.core.media.audio import decode_audio
+from mediasearch.core.media.containers import open_container
 from mediasearch.core.media.errors import MediaError
 from mediasearch.core.media.files import describe_os_error, read_head
 
@@ -34,6 +35,8 @@ _DECODE_THREADS: Final = min(4, os.cpu_count() or 1)
 # A frame counts as "at" the moment when it starts within this of it: timestamps are rounded
 # to the stream's time base, so the frame the index sampled at 7.0 s may say 6.9999.
 _TIME_SLACK_S: Final = 1e-3
+# Stills are made of files indexed before, so one that fails now changed or broke since.
+_UNREADABLE: Final = "truncated, corrupt or unsupported media file"
 
 # Waveforms are 4:3, like most photos, so they sit in the grid without odd letterboxing.
 WAVEFORM_ASPECT: Final = 3 / 4
@@ -74,7 +77,7 @@ def video_frame_at(path: str, at_s: float, size: int) -> Image.Image:
         raise ValueError(f"size must be a positive number of pixels, got {size}")
     name = os.fspath(path)
     _check_file(name)
-    container = _open(name)
+    container = open_container(name, unreadable=_UNREADABLE, what="file")
     try:
         frame = _frame_at(container, max(0.0, at_s))
         aspect = container.streams.video[0].codec_context.sample_aspect_ratio
@@ -96,7 +99,7 @@ def media_duration_s(path: str) -> float | None:
     """
     name = os.fspath(path)
     _check_file(name)
-    container = _open(name)
+    container = open_container(name, unreadable=_UNREADABLE, what="file")
     try:
         streams = [*container.streams.video, *container.streams.audio]
         for stream in streams:
@@ -195,17 +198,6 @@ def _bar_peaks(samples: npt.NDArray[np.float32], bars: int) -> npt.NDArray[np.fl
 
 def _check_file(name: str) -> None:
     read_head(name, 1)
-
-
-def _open(name: str) -> InputContainer:
-    try:
-        return av.open(name, metadata_errors="replace")
-    except OSError as error:  # PyAV's FileNotFoundError, PermissionError, ... are OSErrors
-        raise MediaError(describe_os_error(error, name)) from error
-    except MemoryError as error:
-        raise MediaError("not enough memory to decode this file") from error
-    except Exception as error:  # av.error.InvalidDataError and friends: FFmpeg can't read it
-        raise MediaError("truncated, corrupt or unsupported media file") from error
 
 
 def _frame_at(container: InputContainer, at_s: float) -> VideoFrame:

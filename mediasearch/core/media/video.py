@@ -19,6 +19,7 @@ from av.video.frame import VideoFrame as AvFrame
 from av.video.stream import VideoStream
 from PIL import Image
 
+from mediasearch.core.media.containers import open_container
 from mediasearch.core.media.errors import MediaError
 from mediasearch.core.media.files import describe_os_error, read_head
 from mediasearch.core.media.kinds import VIDEO_EXTENSIONS
@@ -135,7 +136,13 @@ def sample_video(
         raise ValueError(f"max_frames must be at least 1, got {max_frames}")
     name = os.fspath(path)
     sniffed = _check_file(name)
-    container = _open(name, sniffed)
+    container = open_container(
+        name,
+        unreadable="truncated or corrupt video"
+        if sniffed
+        else "not a video file or unsupported format",
+        what="video",
+    )
     try:
         return _sample(container, min_side, max_frames)
     except MediaError:
@@ -162,20 +169,6 @@ def _looks_like_container(prefix: bytes) -> bool:
         or (prefix.startswith(b"RIFF") and prefix[8:12] == b"AVI ")
         or prefix.startswith((b"\x00\x00\x01\xba", b"OggS", b"FLV", b"\x30\x26\xb2\x75"))
     )
-
-
-def _open(name: str, sniffed: bool) -> InputContainer:
-    try:
-        return av.open(name, metadata_errors="replace")
-    except OSError as error:  # PyAV's FileNotFoundError, PermissionError, ... are OSErrors
-        raise MediaError(describe_os_error(error, name)) from error
-    except MemoryError as error:
-        raise MediaError("not enough memory to decode this video") from error
-    except Exception as error:  # av.error.InvalidDataError and friends: FFmpeg can't read it
-        reason = (
-            "truncated or corrupt video" if sniffed else "not a video file or unsupported format"
-        )
-        raise MediaError(reason) from error
 
 
 def _sample(container: InputContainer, min_side: int, max_frames: int) -> DecodedVideo:
