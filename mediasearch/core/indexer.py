@@ -169,6 +169,7 @@ class Indexer:
         known: dict[str, FileRecord] = {}
         scanned: dict[str, ScannedFile] = {}
         root_of: dict[str, int] = {}
+        unreadable: dict[str, OSError] = {}
         for root_id in root_ids:
             root = all_roots[root_id]
             if not os.path.isdir(root):
@@ -181,10 +182,12 @@ class Indexer:
                 cancel=cancel,
                 on_progress=_scan_reporter(progress, root),
                 kinds=self.kinds,
+                on_unreadable=unreadable.__setitem__,
             )
             known.update(self.catalog.files_in_root(root_id))
             scanned.update(found)
             root_of.update(dict.fromkeys(found, root_id))
+        _keep_unreadable(known, scanned, unreadable, summary)
         # Diffing all roots together lets a file moved from one root to another keep its vector.
         if retry_errors:
             # A failed file holds no vector, so forgetting its row costs nothing; the scan
@@ -215,6 +218,7 @@ class Indexer:
         known: dict[str, FileRecord] = {}
         scanned: dict[str, ScannedFile] = {}
         root_of: dict[str, int] = {}
+        unreadable: dict[str, OSError] = {}
         for path in {normalise_root(p) for p in paths}:
             root_id = root_containing(path, roots)
             if root_id is None or is_excluded(path, self.excluded):
@@ -223,14 +227,22 @@ class Indexer:
                 continue
             known.update(self.catalog.files_under(path))
             found = (
-                scan_root(path, excluded=self.excluded, cancel=cancel, kinds=self.kinds)
+                scan_root(
+                    path,
+                    excluded=self.excluded,
+                    cancel=cancel,
+                    kinds=self.kinds,
+                    on_unreadable=unreadable.__setitem__,
+                )
                 if os.path.isdir(path)
-                else scan_file(path, self.kinds)
+                else scan_file(path, self.kinds, on_unreadable=unreadable.__setitem__)
             )
             scanned.update(found)
             root_of.update(dict.fromkeys(found, root_id))
+        summary = IndexSummary()
+        _keep_unreadable(known, scanned, unreadable, summary)
         return self._update(
-            known, scanned, root_of, IndexSummary(), started, progress, cancel, full_run=False
+            known, scanned, root_of, summary, started, progress, cancel, full_run=False
         )
 
     def _update(
@@ -294,9 +306,9 @@ class Indexer:
             twins = vanished_by_hash.get((digest, found.size))
             if twins:
                 # Same bytes under a new name: a move or rename keeps id and embedding.
-                self.catalog.move_file(
-                    twins.pop().id, found.path, root_of[found.path], found.mtime_ns
-                )
+                twin = _likeliest_origin(twins, found.path)
+                twins.remove(twin)
+                self.catalog.move_file(twin.id, found.path, root_of[found.path], found.mtime_ns)
                 summary.moved += 1
             else:
                 fresh.append(_new_file(found, root_of, digest))
@@ -533,6 +545,35 @@ class _RateMeter:
 
 def _new_file(found: ScannedFile, root_of: dict[str, int], digest: str | None) -> NewFile:
     return NewFile(found.path, root_of[found.path], found.kind, found.size, found.mtime_ns, digest)
+
+
+def _keep_unreadable(
+    known: dict[str, FileRecord],
+    scanned: dict[str, ScannedFile],
+    unreadable: dict[str, OSError],
+    summary: IndexSummary,
+) -> None:
+    """Take the files below folders the scan could not read out of `known`, so the diff
+    keeps them as they are rather than deleting them (a folder whose permissions changed,
+    a flaky network share); report each such folder once."""
+    if not unreadable:
+        return
+    prefixes = tuple(path.rstrip(os.sep) + os.sep for path in unreadable)
+    for path in [p for p in known if p not in scanned]:
+        if path in unreadable or path.startswith(prefixes):
+            del known[path]
+    for path, error in sorted(unreadable.items()):
+        why = "permission denied" if isinstance(error, PermissionError) else error.strerror
+        summary.skipped.append(
+            (path, f"cannot be read ({why or error}); what was indexed there is kept as it was")
+        )
+
+
+def _likeliest_origin(twins: list[FileRecord], path: str) -> FileRecord:
+    """Which of several vanished byte-identical files moved to `path`: one with the same
+    name, so that copies moved together each keep their own row (and id)."""
+    name = os.path.basename(path)
+    return next((t for t in twins if os.path.basename(t.path) == name), twins[-1])
 
 
 def _fingerprint(path: str) -> tuple[str | None, str]:
