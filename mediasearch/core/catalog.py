@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import threading
@@ -225,6 +226,33 @@ class CatalogError(Exception):
     """The catalog file cannot be opened or is newer than this program."""
 
 
+# OS errors meaning "no room to write": a full disk, a quota, a file size limit.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
+# SQLite's codes for a write the disk refused; SQLite rolls the transaction back itself.
+SQLITE_WRITE_FAILURES = frozenset({"SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC"})
+
+
+class DiskFullError(CatalogError):
+    """Writing to the library's disk failed for want of space; everything committed before
+    is intact, and the work resumes where it stopped once there is room again."""
+
+    def __init__(self, folder: Path, detail: str) -> None:
+        super().__init__(
+            f"The disk holding {folder} is full ({detail}). Free some space on it, then index "
+            "again: nothing indexed before is lost."
+        )
+        self.folder = folder
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether an OS or SQLite error says the disk had no room for a write."""
+    if isinstance(error, OSError):
+        return error.errno in DISK_FULL_ERRNOS
+    if isinstance(error, sqlite3.Error):
+        return getattr(error, "sqlite_errorname", "") in SQLITE_WRITE_FAILURES
+    return False
+
+
 class Catalog:
     """The one source of truth: everything else (the vector index, thumbnails) is derived.
 
@@ -247,21 +275,35 @@ class Catalog:
             self._db = sqlite3.connect(
                 db_path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
             )
-        self._db.execute("PRAGMA foreign_keys = ON")
-        if not readonly:
-            self._db.execute("PRAGMA journal_mode = WAL")
-            # NORMAL is durable across application crashes in WAL mode; only an OS crash can
-            # lose the last transactions, which the next scan simply redoes.
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
-        elif self.schema_version() != SCHEMA_VERSION:
-            raise CatalogError(f"{db_path} has schema {self.schema_version()}; run an index first")
+        try:
+            self._db.execute("PRAGMA foreign_keys = ON")
+            if not readonly:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                # NORMAL is durable across application crashes in WAL mode; only an OS crash
+                # can lose the last transactions, which the next scan simply redoes.
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+            elif self.schema_version() != SCHEMA_VERSION:
+                raise CatalogError(
+                    f"{db_path} has schema {self.schema_version()}; run an index first"
+                )
+        except BaseException:
+            # A damaged file is moved aside next: no connection may stay open on it.
+            self._db.close()
+            raise
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def quick_check(self) -> list[str]:
+        """Problems SQLite finds in the file's structure (empty when it is sound)."""
+        with self._lock:
+            rows = self._db.execute("PRAGMA quick_check").fetchall()
+        problems = [str(row[0]) for row in rows]
+        return [] if problems == ["ok"] else problems
 
     def schema_version(self) -> int:
         with self._lock:
@@ -290,10 +332,15 @@ class Catalog:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("COMMIT")
+            except BaseException as error:
+                # After a failed write SQLite may have rolled back already; a second ROLLBACK
+                # would then raise and hide the real error.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if is_disk_full(error):
+                    raise DiskFullError(self.db_path.parent, str(error)) from error
                 raise
-            self._db.execute("COMMIT")
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
 import os
+import struct
 import threading
 import time
 from collections.abc import Collection, Iterable
@@ -18,7 +20,14 @@ import hnswlib
 import numpy as np
 import numpy.typing as npt
 
-from mediasearch.core.catalog import FILE_ID_MASK, MOMENT_SHIFT, Catalog, file_of
+from mediasearch.core.catalog import (
+    FILE_ID_MASK,
+    MOMENT_SHIFT,
+    Catalog,
+    DiskFullError,
+    file_of,
+    is_disk_full,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +87,68 @@ def _fsync_dir(directory: Path) -> None:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, fsync it, then rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    os.replace(_write_synced_temp(path, data), path)
     _fsync_dir(path.parent)
+
+
+def _write_synced_temp(path: Path, data: bytes) -> Path:
+    """`data` in a temporary file beside `path`, on disk; removed again if writing fails."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+# hnswlib's file layout (hnswalg.h saveIndex): a header of six size_t, two 32-bit ints
+# (max level, entry point), three size_t (maxM, maxM0, M), a double (mult) and a size_t
+# (ef_construction); the level-0 block; then for each element a 32-bit byte count of its
+# upper-level links followed by those links.
+_HNSW_HEADER = struct.Struct("<QQQQQQiiQQQdQ")
+_LINK_COUNT = struct.Struct("<I")
+
+
+def hnsw_file_problem(path: Path, dim: int) -> str | None:
+    """What makes `path` not a whole hnswlib index of `dim`-d vectors, None if nothing.
+
+    Checks the sizes the file declares against its length, as hnswlib's loader does, so a
+    truncated or mangled file is refused here rather than read out of bounds there.
+    """
+    with path.open("rb") as f:
+        length = os.fstat(f.fileno()).st_size
+        if length < _HNSW_HEADER.size:
+            return f"{length} bytes, shorter than the header"
+        header = _HNSW_HEADER.unpack(f.read(_HNSW_HEADER.size))
+        count, per_element, label_offset, data_offset = header[2:6]
+        links_size = header[8] * 4 + 4  # size_links_per_element_ from maxM
+        if (
+            header[1] < count
+            or data_offset + dim * 4 > label_offset
+            or (label_offset + 8 > per_element)
+        ):
+            return "inconsistent header"
+        start = _HNSW_HEADER.size + count * per_element
+        if start + count * _LINK_COUNT.size > length:
+            return f"{length} bytes, too short for its {count} vectors"
+        # Only the upper-level links are read: a few bytes per element, not the vectors.
+        f.seek(start)
+        links = f.read()
+    position = 0
+    for _ in range(count):
+        if position + _LINK_COUNT.size > len(links):
+            return f"{length} bytes, ending inside the links"
+        (size,) = _LINK_COUNT.unpack_from(links, position)
+        if size % links_size:
+            return f"a link block of {size} bytes"
+        position += _LINK_COUNT.size + size
+    if position != len(links):
+        return f"{length} bytes where the layout needs {start + position}"
+    return None
 
 
 class VectorIndex:
@@ -123,7 +187,11 @@ class VectorIndex:
         rebuild it from the stored embeddings (never re-encoding) when anything is off."""
         with self._lock:
             manifest = self._read_valid_manifest()
-            if manifest is not None and self._load(manifest):
+            if manifest is not None and manifest.change_seq > catalog.change_seq():
+                # Saved after changes the catalog no longer has (a restored backup, an OS
+                # crash losing its last transactions): its labels may name other files now.
+                log.warning("index %s is ahead of the catalog; rebuilding", self.path.name)
+            elif manifest is not None and self._load(manifest):
                 if manifest.change_seq == catalog.change_seq():
                     self.health = IndexHealth.LOADED
                 else:
@@ -154,6 +222,13 @@ class VectorIndex:
                 problems.append("file checksum differs from its manifest")
         except OSError as error:
             problems.append(f"file unreadable: {error}")
+        if not problems:
+            try:
+                structure = hnsw_file_problem(self.path, self.dim)
+            except OSError as error:
+                structure = str(error)
+            if structure is not None:
+                problems.append(f"not a whole index: {structure}")
         if problems:
             log.warning("index file %s rejected: %s", self.path, "; ".join(problems))
             return None
@@ -175,7 +250,6 @@ class VectorIndex:
         self._change_seq = manifest.change_seq
         self._dirty = False
         self._saved_at = time.monotonic()  # loaded or saved: the file matches memory then
-        self._save_lock = threading.Lock()  # one writer of the temp file at a time
         return True
 
     def _catch_up(self, catalog: Catalog, model_id: int, since_seq: int) -> None:
@@ -402,11 +476,24 @@ class VectorIndex:
             try:
                 with tmp.open("rb+") as f:
                     os.fsync(f.fileno())
+                # hnswlib never reports a failed write: a full disk leaves a short file.
+                problem = hnsw_file_problem(tmp, self.dim)
+                if problem is not None:
+                    raise OSError(errno.ENOSPC, f"index written incompletely ({problem})")
                 manifest = Manifest(**{**asdict(snapshot), "sha256": _sha256_of(tmp)})
+                # The manifest is written before the index is replaced, so a failure leaves
+                # the previous pair in place; a kill between the two renames leaves a
+                # checksum mismatch, which opening detects.
+                manifest_tmp = _write_synced_temp(
+                    self.manifest_path, json.dumps(asdict(manifest)).encode()
+                )
                 os.replace(tmp, self.path)
-                write_atomically(self.manifest_path, json.dumps(asdict(manifest)).encode())
-            except BaseException:
+                os.replace(manifest_tmp, self.manifest_path)
+                _fsync_dir(self.path.parent)
+            except BaseException as error:
                 self._dirty = True  # not on disk after all: try again next time
+                tmp.unlink(missing_ok=True)  # a full disk gets its space back
+                if is_disk_full(error):
+                    raise DiskFullError(self.path.parent, str(error)) from error
                 raise
         self._saved_at = time.monotonic()  # loaded or saved: the file matches memory then
-        self._save_lock = threading.Lock()  # one writer of the temp file at a time

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mediasearch.core.audio_encoder import AudioEncoder
-from mediasearch.core.catalog import STATUS_ERROR, Catalog, FileRecord
+from mediasearch.core.backup import BACKUP_DIR, CatalogRecovery, open_catalog, start_backup_if_due
+from mediasearch.core.catalog import STATUS_ERROR, STATUS_OK, Catalog, DiskFullError, FileRecord
 from mediasearch.core.encoder import Encoder
 from mediasearch.core.index import IndexHealth, VectorIndex
 from mediasearch.core.indexer import Indexer, IndexSummary, ProgressCallback
+from mediasearch.core.lock import HomeLock
 from mediasearch.core.scanner import normalise_root
 from mediasearch.core.search import SPACE_SOUND, Hit, Searcher, SearchFilters, Space
 from mediasearch.core.weights import DEFAULT_MODEL, ModelSpec
@@ -68,7 +70,36 @@ class Library:
         files and video soundtracks are then indexed in that model's space too."""
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(home / CATALOG_FILE)
+        # Raises LibraryLockedError while another process has this home open.
+        self._home_lock = HomeLock(home).acquire()
+        try:
+            self._open(model, device, backend, cache_dir, excluded, encoder, audio_model)
+        except BaseException:
+            self._home_lock.release()
+            raise
+
+    def _open(
+        self,
+        model: str,
+        device: str,
+        backend: str,
+        cache_dir: Path | None,
+        excluded: Sequence[str],
+        encoder: Encoder | None,
+        audio_model: str | None,
+    ) -> None:
+        home = self.home
+        catalog, recovery = open_catalog(home / CATALOG_FILE, home / BACKUP_DIR)
+        self.catalog: Catalog = catalog
+        # Set when the catalog was damaged and restored at start: front ends show its message.
+        self.recovery: CatalogRecovery | None = recovery
+        if recovery is not None:
+            # The saved indexes describe the lost catalog (its file ids may now name other
+            # files): rebuild them from the restored one's stored vectors.
+            for manifest in (home / INDEX_DIR).glob("*.json"):
+                manifest.unlink()
+        # Only a catalog that passed its check at open is copied over the older backups.
+        self._backup = start_backup_if_due(catalog.db_path, home / BACKUP_DIR)
         cache = cache_dir or home / "cache"
         self.encoder = encoder or Encoder(
             ModelSpec.parse(model), device=device, backend=backend, cache_dir=cache
@@ -103,11 +134,16 @@ class Library:
 
     def close(self) -> None:
         """Save the indexes that changed and close the catalog."""
-        for slot in self._slots():
-            slot.save_if_dirty()
-        if self._media_workers is not None:
-            self._media_workers.close()
-        self.catalog.close()
+        try:
+            for slot in self._slots():
+                slot.save_if_dirty()
+            if self._media_workers is not None:
+                self._media_workers.close()
+            if self._backup is not None:
+                self._backup.join()
+            self.catalog.close()
+        finally:
+            self._home_lock.release()
 
     def __enter__(self) -> Library:
         return self
@@ -149,6 +185,13 @@ class Library:
         """Add `roots` (or rescan every known root) and encode whatever is new or changed;
         with `retry_errors`, also files that could not be read before."""
         chosen = [normalise_root(r) for r in roots] if roots is not None else None
+        if self.catalog.known_model(self.encoder.identity()) is None and (
+            self.catalog.status_counts().get(STATUS_OK)
+        ):
+            # A switch to a model the catalog has never seen: registering it (which loads it,
+            # as encoding every file will anyway) lets the run find the files lacking its
+            # vectors; unregistered, they all looked done and the new index stayed empty.
+            self.open_index(True)
         return self._indexer().run(
             chosen, progress=progress, cancel=cancel, retry_errors=retry_errors
         )
@@ -275,11 +318,19 @@ class _IndexSlot:
             index = VectorIndex(self.library.home / INDEX_DIR, identity, dim)
             health = index.open(catalog, model_id)
             if health in (IndexHealth.REBUILT, IndexHealth.SYNCED):
-                index.save(catalog.change_seq())
+                self._try_save(index)
             self._opened = (model_id, index)
             return self._opened
 
     def save_if_dirty(self) -> None:
         with self._lock:
             if self._opened is not None and self._opened[1].dirty:
-                self._opened[1].save(self.library.catalog.change_seq())
+                self._try_save(self._opened[1])
+
+    def _try_save(self, index: VectorIndex) -> None:
+        # The index in memory answers searches either way; one that could not be saved (a
+        # full disk) stays dirty and is rebuilt or caught up from the catalog next time.
+        try:
+            index.save(self.library.catalog.change_seq())
+        except (OSError, DiskFullError) as error:
+            log.warning("could not save the index %s: %s", index.path.name, error)

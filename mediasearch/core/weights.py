@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
+import shutil
 import socket
 import threading
 import urllib.error
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mediasearch.core.catalog import is_disk_full
 from mediasearch.core.fingerprint import content_hash
 
 DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
@@ -192,6 +195,9 @@ def download_file(
         ):
             expected = (expected_sha256 or _published_sha256(response.headers) or "").lower()
             total = int(response.headers.get("Content-Length") or 0)
+            if total > shutil.disk_usage(destination.parent).free:
+                # Said at once rather than after filling the disk with most of the file.
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(destination.parent))
             done = 0
             while chunk := response.read(CHUNK_BYTES):
                 if cancel is not None and cancel.is_set():
@@ -252,11 +258,20 @@ def ensure_pretrained_weights(
         try:
             download_file(url, target, expected_sha256=sha256, progress=progress, cancel=cancel)
             return target
-        except urllib.error.HTTPError as error:
-            failures.append(f"{url}: HTTP {error.code}")
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            reason = getattr(error, "reason", None) or error
-            failures.append(f"{url}: {reason}")
+        except OSError as error:
+            if is_disk_full(error):
+                # Another source would not fit either; the network is not what is wrong.
+                raise ModelUnavailableError(
+                    f"Not enough disk space for the weights of {spec} in {folder} "
+                    f"({error.strerror or error}).",
+                    remedy="Free some space on that disk, then try again.",
+                ) from error
+            if isinstance(error, urllib.error.HTTPError):
+                failures.append(f"{url}: HTTP {error.code}")
+            else:
+                failures.append(f"{url}: {getattr(error, 'reason', None) or error}")
+        except ValueError as error:
+            failures.append(f"{url}: {error}")
     raise ModelUnavailableError(
         f"Could not get the weights of {spec} ({'; '.join(failures) or 'no download source'}).",
         remedy=(
