@@ -20,12 +20,14 @@ from mediasearch.core.audio_encoder import transformers_available
 from mediasearch.core.catalog import CatalogError
 from mediasearch.core.indexer import PHASE_SCANNING, IndexSummary, Progress
 from mediasearch.core.library import Library
+from mediasearch.core.lock import LibraryLockedError
 from mediasearch.core.media.kinds import KIND_AUDIO, KIND_IMAGE, KIND_VIDEO, clock
 from mediasearch.core.search import Hit, QueryError, SearchFilters
 from mediasearch.core.weights import ModelUnavailableError
 
 # What users type for --kind, and the catalog's kind for it.
 KIND_CHOICES = {"photo": KIND_IMAGE, "video": KIND_VIDEO, "sound": KIND_AUDIO}
+READING_VERBS = frozenset({"search", "similar", "status"})
 VERBS = ("index", "search", "similar", "status", "forget")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 BAR_WIDTH = 30
@@ -92,7 +94,7 @@ def _date(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-07-31") from error
 
 
-def open_library(args: argparse.Namespace) -> Library:
+def open_library(args: argparse.Namespace, *, readonly: bool = False) -> Library:
     home = home_dir(args.home)
     settings = Settings.load(home)
     return Library(
@@ -103,7 +105,19 @@ def open_library(args: argparse.Namespace) -> Library:
         cache_dir=cache_dir(home),
         excluded=settings.excluded_folders,
         audio_model=settings.sound_model(),
+        readonly=readonly,
     )
+
+
+def open_library_for(args: argparse.Namespace) -> Library:
+    """The library, or for a reading verb while the app has it open, a read-only view."""
+    try:
+        return open_library(args)
+    except LibraryLockedError as error:
+        if args.verb not in READING_VERBS:
+            raise
+        print(f"note: {error.reason()}; reading it without changing it", file=sys.stderr)
+        return open_library(args, readonly=True)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -121,7 +135,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         build_parser().print_help()
         return EXIT_USAGE
     try:
-        with open_library(args) as library:
+        with open_library_for(args) as library:
+            if library.recovery is not None:
+                print(f"note: {library.recovery.message()}", file=sys.stderr)
             handler = {
                 "index": _index,
                 "search": _search,
@@ -133,9 +149,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     except ModelUnavailableError as error:
         print(f"mediasearch: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    except (QueryError, CatalogError) as error:
+    except QueryError as error:
         print(f"mediasearch: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except CatalogError as error:  # locked, full disk, written by a newer version
+        print(f"mediasearch: {error}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 # -- verbs ---------------------------------------------------------------------------------

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 
 from mediasearch.core.audio_encoder import AudioEncoder
 from mediasearch.core.backup import BACKUP_DIR, CatalogRecovery, open_catalog, start_backup_if_due
-from mediasearch.core.catalog import STATUS_ERROR, STATUS_OK, Catalog, DiskFullError, FileRecord
+from mediasearch.core.catalog import (
+    STATUS_ERROR,
+    STATUS_OK,
+    Catalog,
+    CatalogError,
+    DiskFullError,
+    FileRecord,
+)
 from mediasearch.core.encoder import Encoder
 from mediasearch.core.index import IndexHealth, VectorIndex
 from mediasearch.core.indexer import Indexer, IndexSummary, ProgressCallback
@@ -65,10 +72,21 @@ class Library:
         excluded: Sequence[str] = (),
         encoder: Encoder | None = None,
         audio_model: str | None = None,
+        readonly: bool = False,
     ) -> None:
         """`audio_model` (a CLAP repo id or "local-dir:PATH") turns on sound search: sound
-        files and video soundtracks are then indexed in that model's space too."""
+        files and video soundtracks are then indexed in that model's space too.
+
+        A library is open in one process at a time (LibraryLockedError otherwise). With
+        `readonly`, it can be searched alongside that process: nothing is written, not
+        even a repaired index, and changing calls raise LibraryReadOnlyError.
+        """
         self.home = home
+        self.readonly = readonly
+        if readonly:
+            self._home_lock: HomeLock | None = None
+            self._open_readonly(model, device, backend, cache_dir, encoder, audio_model)
+            return
         home.mkdir(parents=True, exist_ok=True)
         # Raises LibraryLockedError while another process has this home open.
         self._home_lock = HomeLock(home).acquire()
@@ -77,6 +95,21 @@ class Library:
         except BaseException:
             self._home_lock.release()
             raise
+
+    def _open_readonly(
+        self,
+        model: str,
+        device: str,
+        backend: str,
+        cache_dir: Path | None,
+        encoder: Encoder | None,
+        audio_model: str | None,
+    ) -> None:
+        # WAL lets this reader run beside the writer; a missing catalog raises CatalogError.
+        self.catalog: Catalog = Catalog(self.home / CATALOG_FILE, readonly=True)
+        self.recovery: CatalogRecovery | None = None
+        self._backup: threading.Thread | None = None
+        self._wire(model, device, backend, cache_dir, (), encoder, audio_model)
 
     def _open(
         self,
@@ -90,9 +123,9 @@ class Library:
     ) -> None:
         home = self.home
         catalog, recovery = open_catalog(home / CATALOG_FILE, home / BACKUP_DIR)
-        self.catalog: Catalog = catalog
+        self.catalog = catalog
         # Set when the catalog was damaged and restored at start: front ends show its message.
-        self.recovery: CatalogRecovery | None = recovery
+        self.recovery = recovery
         if recovery is not None:
             # The saved indexes describe the lost catalog (its file ids may now name other
             # files): rebuild them from the restored one's stored vectors.
@@ -100,6 +133,20 @@ class Library:
                 manifest.unlink()
         # Only a catalog that passed its check at open is copied over the older backups.
         self._backup = start_backup_if_due(catalog.db_path, home / BACKUP_DIR)
+        self._wire(model, device, backend, cache_dir, excluded, encoder, audio_model)
+
+    def _wire(
+        self,
+        model: str,
+        device: str,
+        backend: str,
+        cache_dir: Path | None,
+        excluded: Sequence[str],
+        encoder: Encoder | None,
+        audio_model: str | None,
+    ) -> None:
+        """Encoders, index slots and the searcher over the opened catalog."""
+        home = self.home
         cache = cache_dir or home / "cache"
         self.encoder = encoder or Encoder(
             ModelSpec.parse(model), device=device, backend=backend, cache_dir=cache
@@ -135,15 +182,17 @@ class Library:
     def close(self) -> None:
         """Save the indexes that changed and close the catalog."""
         try:
-            for slot in self._slots():
-                slot.save_if_dirty()
+            if not self.readonly:
+                for slot in self._slots():
+                    slot.save_if_dirty()
             if self._media_workers is not None:
                 self._media_workers.close()
             if self._backup is not None:
                 self._backup.join()
             self.catalog.close()
         finally:
-            self._home_lock.release()
+            if self._home_lock is not None:
+                self._home_lock.release()
 
     def __enter__(self) -> Library:
         return self
@@ -169,6 +218,13 @@ class Library:
         """(model id, index) of the sound model; None when sound search is off."""
         return self._sound_slot.open(load_model) if self._sound_slot is not None else None
 
+    def _check_writable(self) -> None:
+        if self.readonly:
+            raise LibraryReadOnlyError(
+                f"The library in {self.home} is open read-only (mediasearch is running on it "
+                "elsewhere); close that first to change it."
+            )
+
     def _slots(self) -> list[_IndexSlot]:
         return [self._image_slot, *([self._sound_slot] if self._sound_slot else [])]
 
@@ -184,6 +240,7 @@ class Library:
     ) -> IndexSummary:
         """Add `roots` (or rescan every known root) and encode whatever is new or changed;
         with `retry_errors`, also files that could not be read before."""
+        self._check_writable()
         chosen = [normalise_root(r) for r in roots] if roots is not None else None
         if self.catalog.known_model(self.encoder.identity()) is None and (
             self.catalog.status_counts().get(STATUS_OK)
@@ -204,6 +261,7 @@ class Library:
         cancel: threading.Event | None = None,
     ) -> IndexSummary:
         """Update just these paths (created, changed, moved or deleted files or folders)."""
+        self._check_writable()
         return self._indexer().apply_changes(paths, progress=progress, cancel=cancel)
 
     def _indexer(self) -> Indexer:
@@ -231,6 +289,7 @@ class Library:
 
         Raises KeyError when `root` is not a watched folder.
         """
+        self._check_writable()
         path = normalise_root(root)
         if self.catalog.root_id(path) is None:
             raise KeyError(path)
@@ -244,6 +303,7 @@ class Library:
 
     def remove_files(self, ids: Sequence[int]) -> None:
         """Take files out of the catalog and index (the files on disk are untouched)."""
+        self._check_writable()
         self.catalog.delete_files(ids)
         for slot in self._slots():
             opened = slot.open(False)
@@ -291,6 +351,10 @@ class Library:
         )
 
 
+class LibraryReadOnlyError(CatalogError):
+    """A change asked of a library opened read-only."""
+
+
 class _IndexSlot:
     """Opens one model's vector index on first use and keeps it."""
 
@@ -317,7 +381,7 @@ class _IndexSlot:
             model_id, dim = known
             index = VectorIndex(self.library.home / INDEX_DIR, identity, dim)
             health = index.open(catalog, model_id)
-            if health in (IndexHealth.REBUILT, IndexHealth.SYNCED):
+            if health in (IndexHealth.REBUILT, IndexHealth.SYNCED) and not self.library.readonly:
                 self._try_save(index)
             self._opened = (model_id, index)
             return self._opened

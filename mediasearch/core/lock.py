@@ -29,6 +29,11 @@ class LibraryLockedError(CatalogError):
         self.home = home
         self.pid = pid
 
+    def reason(self) -> str:
+        """The first half of the message: who holds the library."""
+        holder = f"pid {self.pid}" if self.pid else "another process"
+        return f"mediasearch is already running on the library in {self.home} ({holder})"
+
 
 # Library objects of one process share the lock of a home: the app opens the library of a new
 # model while the old one still answers searches. Only other processes are kept out.

@@ -210,3 +210,46 @@ def _embedded(home: Path) -> dict[str, tuple[int, bytes]]:
             "SELECT f.path, e.seq, e.vector FROM embeddings e JOIN files f ON f.id = e.file_id"
         ).fetchall()
     return {os.fsdecode(path): (seq, vector) for path, seq, vector in rows}
+
+
+def test_the_cli_searches_read_only_while_another_process_holds_the_library(
+    make_library, shape_photos, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second process may read (search, status) beside the holder, never write."""
+    import json
+
+    from mediasearch.cli import run
+    from mediasearch.core.library import Library, LibraryReadOnlyError
+
+    home = tmp_path / "home"
+    library = make_library(home)
+    library.index([str(tmp_path / "photos")])
+    library.close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path;"
+            "from mediasearch.core.lock import HomeLock;"
+            f"HomeLock(Path({str(home)!r})).acquire(); print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        spec = library.encoder.spec
+        base = ["--home", str(home), "--model", str(spec), "--device", "cpu"]
+        assert run([*base, "search", "a red circle", "-n", "3", "--json"]) == 0
+        out, err = capsys.readouterr()
+        assert len(json.loads(out)) == 3 and "reading it without changing it" in err
+        assert run([*base, "index", "--quiet"]) != 0  # writing waits for the holder
+        assert "already running" in capsys.readouterr().err
+        reader = Library(home, model=str(spec), device="cpu", readonly=True)
+        with pytest.raises(LibraryReadOnlyError):
+            reader.index()
+        assert reader.search("a red circle", 1)
+        reader.close()
+    finally:
+        holder.kill()
+        holder.wait()
