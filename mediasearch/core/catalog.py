@@ -437,6 +437,15 @@ class Catalog:
         rows = self._query("SELECT * FROM files WHERE content_hash = ?", (content_hash,))
         return [self._record(r) for r in rows]
 
+    def count_files(self, status: str, kinds: Sequence[str]) -> int:
+        """How many files of these kinds have this status."""
+        marks = ",".join("?" * len(kinds))
+        rows = self._query(
+            f"SELECT COUNT(*) AS n FROM files WHERE status = ? AND kind IN ({marks})",
+            (status, *kinds),
+        )
+        return int(rows[0]["n"])
+
     def status_counts(self) -> dict[str, int]:
         rows = self._query("SELECT status, COUNT(*) AS n FROM files GROUP BY status")
         return {r["status"]: int(r["n"]) for r in rows}

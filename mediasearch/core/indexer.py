@@ -377,7 +377,7 @@ class Indexer:
         find_missing: bool,
     ) -> None:
         if find_missing:
-            self._mark_missing_pending()
+            self._mark_missing_pending(summary)
         pending = self.catalog.files_with_status(STATUS_PENDING)
         if not pending:
             return
@@ -393,16 +393,26 @@ class Indexer:
 
             MediaEncoder(self, meter.advance_reporting(progress)).run(media, summary, cancel)
 
-    def _mark_missing_pending(self) -> None:
+    def _mark_missing_pending(self, summary: IndexSummary) -> None:
         """Files that are fine but lack a vector from a model in use (after a model switch),
-        and files whose decoder crashed once (they get a second try)."""
+        and files whose decoder crashed once (they get a second try).
+
+        A model the catalog has never seen is registered first (loading it, as encoding the
+        files will anyway): unregistered, its files all looked done and its index stayed
+        empty.
+        """
         self.catalog.mark_pending(self.catalog.ids_to_retry_after_crash())
+        pictures = (KIND_IMAGE, KIND_VIDEO)
         opened = self.open_index(False)
+        if opened is None and self.catalog.count_files(STATUS_OK, pictures):
+            opened = self.open_index(True)
         if opened is not None:
-            self.catalog.mark_pending(
-                self.catalog.ids_missing_embedding(opened[0], (KIND_IMAGE, KIND_VIDEO))
-            )
-        sound = self.open_sound_index(False) if self.open_sound_index else None
+            self.catalog.mark_pending(self.catalog.ids_missing_embedding(opened[0], pictures))
+        if self.open_sound_index is None:
+            return
+        sound = self.open_sound_index(False)
+        if sound is None and self.catalog.count_files(STATUS_OK, (KIND_AUDIO,)):
+            sound = self.open_sound(summary)
         if sound is not None:
             self.catalog.mark_pending(self.catalog.ids_missing_embedding(sound[0], (KIND_AUDIO,)))
 
@@ -415,7 +425,9 @@ class Indexer:
             return self.open_sound_index(True)
         except ModelUnavailableError as error:
             log.warning("sound model unavailable, sounds wait for it: %s", error)
-            summary.warnings.append(f"Sounds are waiting for their model. {error}")
+            warning = f"Sounds are waiting for their model. {error}"
+            if warning not in summary.warnings:
+                summary.warnings.append(warning)
             return None
 
     def _encode_images(

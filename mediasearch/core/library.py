@@ -13,7 +13,6 @@ from mediasearch.core.audio_encoder import AudioEncoder
 from mediasearch.core.backup import BACKUP_DIR, CatalogRecovery, open_catalog, start_backup_if_due
 from mediasearch.core.catalog import (
     STATUS_ERROR,
-    STATUS_OK,
     Catalog,
     CatalogError,
     DiskFullError,
@@ -242,13 +241,6 @@ class Library:
         with `retry_errors`, also files that could not be read before."""
         self._check_writable()
         chosen = [normalise_root(r) for r in roots] if roots is not None else None
-        if self.catalog.known_model(self.encoder.identity()) is None and (
-            self.catalog.status_counts().get(STATUS_OK)
-        ):
-            # A switch to a model the catalog has never seen: registering it (which loads it,
-            # as encoding every file will anyway) lets the run find the files lacking its
-            # vectors; unregistered, they all looked done and the new index stayed empty.
-            self.open_index(True)
         return self._indexer().run(
             chosen, progress=progress, cancel=cancel, retry_errors=retry_errors
         )

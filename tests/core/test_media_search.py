@@ -201,3 +201,22 @@ def test_a_video_dropped_into_a_watched_folder_is_searchable_at_once(
     assert all(h.path != str(clip) for h in library.search("a yellow star", 20))
     opened = library.open_index()
     assert opened is not None and not opened[1].has_moments
+
+
+def test_a_new_sound_model_re_embeds_the_sounds(
+    make_library: LibraryFactory, tiny_clap: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    sounds = write_sound_files(tmp_path / "sounds", count_per_sound=1, seed=3)
+    first = make_library(audio_model=f"local-dir:{tiny_clap}")
+    first.index([str(tmp_path / "sounds")])
+    first.close()
+    # The same weights in another folder count as another model (identity names the path).
+    other = shutil.copytree(tiny_clap, tmp_path / "other-clap")
+    second = make_library(audio_model=f"local-dir:{other}")
+    summary = second.index()
+    assert summary.indexed == len(sounds)
+    opened = second.open_sound_index()
+    assert opened is not None and len(second.catalog.file_moments(1, opened[0])[0]) >= 1
+    assert second.search(SOUNDS["chirp"], 1, filters=SearchFilters(kinds=("audio",)))
