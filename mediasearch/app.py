@@ -5,13 +5,23 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from mediasearch.config import APP_NAME, Settings, home_dir
 
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication, QWidget
+
 log = logging.getLogger(__name__)
+
+# Asked to end (a logout, `kill`, Ctrl+C in the terminal): close the window as the user would.
+QUIT_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SIGNAL_DRAIN_BYTES = 64
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -69,12 +79,61 @@ def run_app(argv: list[str]) -> int:
     window.show()
     QTimer.singleShot(0, controller.start)
     app.aboutToQuit.connect(controller.shutdown)
-    code = int(app.exec())
+    restore_signals = quit_on_signals(app, window)
+    try:
+        code = int(app.exec())
+    finally:
+        restore_signals()
     controller.shutdown()
     if not controller.stopped_cleanly:
         logging.shutdown()
         os._exit(code)  # a stuck download thread must not turn a normal quit into a crash
     return code
+
+
+def quit_on_signals(app: QApplication, window: QWidget) -> Callable[[], None]:
+    """Make SIGTERM and SIGINT close `window` and quit, saving and stopping as a closed window
+    does; returns a function that puts the previous handlers back.
+
+    Python runs signal handlers only when the interpreter gets control, which Qt's event
+    loop never gives it while idle: the signal's byte on a wake-up socket does.
+    """
+    from PySide6.QtCore import QSocketNotifier
+
+    if sys.platform == "win32":
+        return lambda: None  # no SIGTERM to speak of; the console's Ctrl+C stays Python's
+    wake_read, wake_write = socket.socketpair()
+    for end in (wake_read, wake_write):
+        end.setblocking(False)
+    notifier = QSocketNotifier(wake_read.fileno(), QSocketNotifier.Type.Read, app)
+    # Reading the byte is all it takes: the Python handler runs once this slot is entered.
+    notifier.activated.connect(lambda: _drain(wake_read))
+    previous_fd = signal.set_wakeup_fd(wake_write.fileno())
+
+    def quit_now(signum: int, _frame: object) -> None:
+        log.info("%s received; quitting", signal.Signals(signum).name)
+        window.close()  # saves the window's state and stops the background work
+        app.quit()
+
+    previous = {sig: signal.signal(sig, quit_now) for sig in QUIT_SIGNALS}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        signal.set_wakeup_fd(previous_fd)
+        notifier.setEnabled(False)
+        wake_read.close()
+        wake_write.close()
+
+    return restore
+
+
+def _drain(sock: socket.socket) -> None:
+    try:
+        while sock.recv(SIGNAL_DRAIN_BYTES):
+            pass
+    except OSError:  # nothing left to read (non-blocking)
+        pass
 
 
 def _qt_args(argv: Sequence[str]) -> list[str]:

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_MS = 8000  # the model load cannot be interrupted; a batch finishes well within this
+# Changes wait this long for more to join them; measured from the first, so a steady stream
+# of files cannot put the update off for ever.
+APPLY_DELAY_MS = 100
 RESULT_LIMIT = 1000  # hits asked of the index per query; weak ones are held back by threshold
 
 MODEL_LOADING = "loading"
@@ -64,6 +67,7 @@ class Controller(QObject):
     _removeFiles = Signal(object)
     _reembed = Signal(object)
     _changesFromWatcher = Signal(object)
+    _watchRestarted = Signal(str, str)  # root, mode: from the watcher's thread
 
     def __init__(
         self,
@@ -131,13 +135,17 @@ class Controller(QObject):
 
         self.watcher: FolderWatcher | None = None
         self._changesFromWatcher.connect(self._on_changes)
+        self._watchRestarted.connect(self._on_watch_restarted)
         if watch:
-            self.watcher = _make_watcher(self._changesFromWatcher.emit)
-        # Changes that arrive while a job runs are merged into one follow-up update.
+            self.watcher = _make_watcher(self._changesFromWatcher.emit, self._watchRestarted.emit)
+        # Changes that arrive while an update runs are merged into one follow-up update: a
+        # flood of files then makes a few large updates (whole encoder batches), not many
+        # small ones each followed by a refresh of the results.
         self._changed: set[str] = set()
+        self._applying = False
         self._apply_timer = QTimer(self)
         self._apply_timer.setSingleShot(True)
-        self._apply_timer.setInterval(100)
+        self._apply_timer.setInterval(APPLY_DELAY_MS)
         self._apply_timer.timeout.connect(self._flush_changes)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -361,19 +369,34 @@ class Controller(QObject):
         for path in paths:
             self.thumbnails.forget(path)
         self._changed |= set(paths)
-        self._apply_timer.start()
+        if not self._apply_timer.isActive():
+            self._apply_timer.start()
 
     def _flush_changes(self) -> None:
-        if not self._changed or self._stopped or self.model_state == MODEL_FAILED:
+        if self._applying or not self._changed or self._stopped:
+            return  # an update in flight takes the rest along when it is done
+        if self.model_state == MODEL_FAILED:
             return
         paths, self._changed = self._changed, set()
+        self._applying = True
         self._applyChanges.emit(paths)
 
     def _on_changes_applied(self, summary: IndexSummary) -> None:
         if self._stopped:
             return
+        self._applying = False
+        if self._changed and not self._apply_timer.isActive():
+            self._apply_timer.start()
         if summary.indexed or summary.removed or summary.moved or summary.duplicates:
             self.libraryChanged.emit()
+
+    def _on_watch_restarted(self, root: str, mode: str) -> None:
+        if self._stopped or root not in self._watch_modes:
+            return
+        self._watch_modes[root] = mode
+        self._publish_folders()
+        how = "live" if mode == "native" else "by polling"
+        self.message.emit(f"The watch of {root} had stopped; watching it again {how}")
 
     # -- model -----------------------------------------------------------------------------
 
@@ -475,10 +498,12 @@ def _thumbnail_pool(parent: QObject) -> QThreadPool:
     return pool
 
 
-def _make_watcher(on_changes: Callable[[set[str]], None]) -> FolderWatcher | None:
+def _make_watcher(
+    on_changes: Callable[[set[str]], None], on_restart: Callable[[str, str], None]
+) -> FolderWatcher | None:
     try:
         from mediasearch.core.watcher import FolderWatcher
     except ImportError:  # watchdog missing: folders are still rescanned at start-up
         log.warning("live folder watching is unavailable (watchdog not installed)")
         return None
-    return FolderWatcher(on_changes)
+    return FolderWatcher(on_changes, on_restart=on_restart)

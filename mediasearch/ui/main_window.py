@@ -79,6 +79,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TEXT_THRESHOLD = 0.20
 DEFAULT_IMAGE_THRESHOLD = 0.60
 LIVE_REFRESH_MS = 3000  # while indexing, re-run the query this often so new photos appear
+# Files landing in a watched folder re-run the query at most this often: a flood of them
+# must not re-run it (and re-lay out the results) after every small update.
+LIBRARY_REFRESH_MIN_MS = 1000
 CHIP_PREVIEW = 64
 PASTE_MAX_SIDE = 1024  # pasted/dropped pixels are scaled to this before encoding
 
@@ -119,6 +122,10 @@ class MainWindow(QMainWindow):
         self._live_timer.setInterval(LIVE_REFRESH_MS)
         self._live_timer.timeout.connect(self._refresh_keeping_place)
         self._live_timer.timeout.connect(self._count_photos)
+        self._library_timer = QTimer(self)
+        self._library_timer.setSingleShot(True)
+        self._library_timer.timeout.connect(self._library_changed_now)
+        self._library_clock = QElapsedTimer()  # since the last refresh for a library change
         self._update_model_state(controller.model_state, controller.model_detail)
         self._update_empty_state()
 
@@ -328,6 +335,17 @@ class MainWindow(QMainWindow):
         self._update_info()
 
     def _on_library_changed(self) -> None:
+        if self._library_timer.isActive():
+            return  # a refresh is already due: it shows this change too
+        since = (
+            self._library_clock.elapsed()
+            if self._library_clock.isValid()
+            else LIBRARY_REFRESH_MIN_MS
+        )
+        self._library_timer.start(max(0, LIBRARY_REFRESH_MIN_MS - since))
+
+    def _library_changed_now(self) -> None:
+        self._library_clock.start()
         self._refresh_keeping_place()
         self._count_photos()
 

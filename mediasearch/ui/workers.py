@@ -130,13 +130,14 @@ class IndexWorker(QObject):
     @Slot(object)
     def applyChanges(self, paths: set[str]) -> None:
         """Bring specific changed, created, moved or deleted files up to date (live folders)."""
-        if self.stopping.is_set():
-            return
-        try:
-            summary = self.library.apply_changes(sorted(paths), cancel=self.stopping)
-        except Exception:
-            log.exception("applying folder changes failed")
-            return
+        # Always answered, even when nothing was done: the controller holds further
+        # changes back until this one is through.
+        summary = IndexSummary(cancelled=True)
+        if not self.stopping.is_set():
+            try:
+                summary = self.library.apply_changes(sorted(paths), cancel=self.stopping)
+            except Exception:
+                log.exception("applying folder changes failed")
         self.changesApplied.emit(summary)
 
     @Slot(str)
