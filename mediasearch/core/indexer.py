@@ -301,7 +301,8 @@ class Indexer:
         for found in diff.new:
             digest, problem = _fingerprint(found.path)
             if digest is None:
-                unreadable.append((_new_file(found, root_of, None), problem))
+                if not _vanished(found.path):  # gone again already: nothing to record
+                    unreadable.append((_new_file(found, root_of, None), problem))
                 continue
             twins = vanished_by_hash.get((digest, found.size))
             if twins:
@@ -332,9 +333,13 @@ class Indexer:
     def _apply_change(self, record: FileRecord, found: ScannedFile, summary: IndexSummary) -> None:
         digest, problem = _fingerprint(found.path)
         if digest is None:
+            self._drop_from_index([record.id])
+            if _vanished(found.path):  # deleted since the scan: its own event follows
+                self.catalog.delete_files([record.id])
+                summary.removed += 1
+                return
             self.catalog.mark_error(record.id, problem)
             summary.skipped.append((found.path, problem))
-            self._drop_from_index([record.id])
             return
         if digest == record.content_hash and found.size == record.size:
             self.catalog.touch_file(record.id, found.mtime_ns)  # touched, not edited
@@ -489,6 +494,12 @@ class Indexer:
         self, model_id: int, index: VectorIndex, batch: list[_Decoded], summary: IndexSummary
     ) -> None:
         good = [d for d in batch if d.pixels is not None]
+        # A file deleted between the scan and its decoding is simply gone, not a failure.
+        gone = [d for d in batch if d.pixels is None and _vanished(d.record.path)]
+        if gone:
+            self.catalog.delete_files(d.record.id for d in gone)
+            summary.removed += len(gone)
+            batch = [d for d in batch if d not in gone]
         failed = [(d.record.id, d.error or "unknown error") for d in batch if d.pixels is None]
         vectors = self.encoder.encode_prepared([d.pixels for d in good if d.pixels is not None])
         embedded = [
@@ -586,6 +597,11 @@ def _likeliest_origin(twins: list[FileRecord], path: str) -> FileRecord:
     name, so that copies moved together each keep their own row (and id)."""
     name = os.path.basename(path)
     return next((t for t in twins if os.path.basename(t.path) == name), twins[-1])
+
+
+def _vanished(path: str) -> bool:
+    """Whether the file is no longer there (deleted or moved away since it was listed)."""
+    return not os.path.lexists(path)
 
 
 def _fingerprint(path: str) -> tuple[str | None, str]:

@@ -125,6 +125,11 @@ class MediaEncoder:
             return
         result = decoded.result
         assert result is not None
+        if result.error is not None and not os.path.lexists(record.path):
+            # Deleted between the scan and its decoding: gone, not failed.
+            self.catalog.delete_files([record.id])
+            summary.removed += 1
+            return
         if result.error is not None:
             self.catalog.store_results([], [(record.id, result.error)])
             summary.skipped.append((record.path, result.error))

@@ -124,11 +124,6 @@ def test_file_vanishing_at_decode_time_leaves_no_error_row(
     assert len(opened[1]) == library.catalog.status_counts()[STATUS_OK] == 8 + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="indexer.py marks a file that vanished mid-run as an error (listed as skipped) "
-    "until a later event or scan removes it; it should drop the row instead",
-)
 def test_file_vanishing_mid_run_is_not_reported_as_skipped(
     make_library: Callable[..., Library], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
