@@ -158,6 +158,9 @@ class Controller(QObject):
         for root in roots:
             self._watch(root)
         self._publish_folders()
+        if self.library.recovery is not None:
+            # The catalog was damaged and restored from a backup; the rescan below fills in.
+            self.message.emit(self.library.recovery.message())
         if roots:
             self._queue_index(None)
 

@@ -253,3 +253,18 @@ def test_the_cli_searches_read_only_while_another_process_holds_the_library(
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_the_app_says_when_the_catalog_was_restored(
+    qtbot, make_window, make_library, tmp_path: Path
+) -> None:
+    from mediasearch.core.backup import CatalogRecovery
+
+    library = make_library(tmp_path / "home")
+    damaged = tmp_path / "home" / "catalog.sqlite3.damaged-20261201-120000"
+    library.recovery = CatalogRecovery(
+        reason="file is not a database", damaged=damaged, backup=None
+    )
+    window = make_window(library, watch=False)
+    qtbot.waitUntil(lambda: "was damaged" in window.statusBar().currentMessage(), timeout=5_000)
+    assert str(damaged) in window.statusBar().currentMessage()
