@@ -44,7 +44,6 @@ class Heartbeat:
     def __init__(self, interval_ms: int = HEARTBEAT_MS) -> None:
         self.interval_ms = interval_ms
         self.max_gap_ms = 0
-        self.gaps_ms: list[int] = []
         self.rss_start = rss_bytes()
         self.rss_peak = self.rss_start
         self._clock = QElapsedTimer()
@@ -61,10 +60,6 @@ class Heartbeat:
     def stop(self) -> None:
         self._timer.stop()
 
-    def share_over(self, limit_ms: int) -> float:
-        """The fraction of ticks that came more than `limit_ms` after the one before."""
-        return sum(gap > limit_ms for gap in self.gaps_ms) / max(len(self.gaps_ms), 1)
-
     @property
     def rss_delta(self) -> int:
         return self.rss_peak - self.rss_start
@@ -73,7 +68,6 @@ class Heartbeat:
         now = self._clock.elapsed()
         gap = now - self._last
         self._last = now
-        self.gaps_ms.append(gap)
         self.max_gap_ms = max(self.max_gap_ms, gap)
         self.rss_peak = max(self.rss_peak, rss_bytes())
 

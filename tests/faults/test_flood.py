@@ -17,15 +17,12 @@ FULL = os.environ.get("MEDIASEARCH_FAULTS_FULL") == "1"
 FLOOD_COUNT = 20_000 if FULL else 2_000  # the issue's 20 000; a tenth keeps CI fast
 SIDE_PX = 32
 MAX_GAP_MS = 200  # the GUI must answer within this at any moment of the flood
-# Known open defect: on two cores, with the indexer busy, the event loop still stalls past
-# MAX_GAP_MS now and then (measured 56-235 ms at 2 000 files, 200-310 ms at 20 000). Stack
-# dumps taken during stalls show no slot blocking the GUI thread but six Python threads
-# (decoders, watchdog's, the indexer) contending for the interpreter lock on cores that
-# ONNX Runtime also fills; one ONNX thread fewer only trimmed the gaps. Indexing in a
-# separate process is the likely cure. Until then CI checks that such stalls stay rare (a
-# change that blocks the GUI thread makes most ticks late), and the full run asserts the
-# bound itself.
-MAX_LATE_SHARE = 0.05
+# Known open defect, at the full 20 000 only: on two cores the event loop still stalls past
+# MAX_GAP_MS a few times per run (229-310 ms). Stack dumps taken during stalls show no slot
+# blocking the GUI thread but Python threads (watchdog's, the indexer's) contending for the
+# interpreter lock on cores that ONNX Runtime also fills. Halving the decoders of watched
+# changes brought 2 000 files from 56-235 ms down to 60-94 ms; indexing in a separate
+# process is the likely cure for the rest.
 # Resident memory the flood may add on top of the running app (the files' rows, vectors and
 # paths in flight; not the files themselves).
 MAX_RSS_GROWTH = (600 if FULL else 300) * 2**20
@@ -83,9 +80,7 @@ def test_flood_of_new_files_keeps_the_gui_responsive_and_indexes_all(
         f"peak RSS +{heartbeat.rss_delta / 2**20:.0f} MiB "
         f"({heartbeat.rss_peak / 2**20:.0f} MiB)"
     )
-    assert heartbeat.share_over(MAX_GAP_MS) <= MAX_LATE_SHARE
-    if FULL:
-        assert heartbeat.max_gap_ms <= MAX_GAP_MS, "see the known open defect above"
+    assert heartbeat.max_gap_ms <= MAX_GAP_MS, "see the known open defect above"
     assert heartbeat.rss_delta <= MAX_RSS_GROWTH
     counts = controller._read(lambda c: c.status_counts())
     assert counts == {STATUS_OK: FLOOD_COUNT}  # nothing failed, nothing pending or doubled
