@@ -82,44 +82,28 @@ class Library:
         """
         self.home = home
         self.readonly = readonly
-        if readonly:
-            self._home_lock: HomeLock | None = None
-            self._open_readonly(model, device, backend, cache_dir, encoder, audio_model)
-            return
-        home.mkdir(parents=True, exist_ok=True)
+        if not readonly:
+            home.mkdir(parents=True, exist_ok=True)
         # Raises LibraryLockedError while another process has this home open.
-        self._home_lock = HomeLock(home).acquire()
+        self._home_lock = None if readonly else HomeLock(home).acquire()
         try:
-            self._open(model, device, backend, cache_dir, excluded, encoder, audio_model)
+            if readonly:
+                self._open_catalog_readonly()
+            else:
+                self._open_catalog()
+            self._wire(model, device, backend, cache_dir, excluded, encoder, audio_model)
         except BaseException:
-            self._home_lock.release()
+            if self._home_lock is not None:
+                self._home_lock.release()
             raise
 
-    def _open_readonly(
-        self,
-        model: str,
-        device: str,
-        backend: str,
-        cache_dir: Path | None,
-        encoder: Encoder | None,
-        audio_model: str | None,
-    ) -> None:
+    def _open_catalog_readonly(self) -> None:
         # WAL lets this reader run beside the writer; a missing catalog raises CatalogError.
         self.catalog: Catalog = Catalog(self.home / CATALOG_FILE, readonly=True)
         self.recovery: CatalogRecovery | None = None
         self._backup: threading.Thread | None = None
-        self._wire(model, device, backend, cache_dir, (), encoder, audio_model)
 
-    def _open(
-        self,
-        model: str,
-        device: str,
-        backend: str,
-        cache_dir: Path | None,
-        excluded: Sequence[str],
-        encoder: Encoder | None,
-        audio_model: str | None,
-    ) -> None:
+    def _open_catalog(self) -> None:
         home = self.home
         catalog, recovery = open_catalog(home / CATALOG_FILE, home / BACKUP_DIR)
         self.catalog = catalog
@@ -132,7 +116,6 @@ class Library:
                 manifest.unlink()
         # Only a catalog that passed its check at open is copied over the older backups.
         self._backup = start_backup_if_due(catalog.db_path, home / BACKUP_DIR)
-        self._wire(model, device, backend, cache_dir, excluded, encoder, audio_model)
 
     def _wire(
         self,
