@@ -14,17 +14,15 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs"))
 
-from PySide6.QtCore import QCoreApplication, QElapsedTimer, QSettings, Qt  # noqa: E402
+from make_screenshot import open_searched_window, wait_until  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from mediasearch.config import Settings  # noqa: E402
 from mediasearch.core.library import Library  # noqa: E402
-from mediasearch.ui.controller import MODEL_READY, Controller  # noqa: E402
-from mediasearch.ui.main_window import MainWindow  # noqa: E402
 from mediasearch.ui.results_model import KindRole, PathRole, ThumbnailRole  # noqa: E402
-from mediasearch.ui.style import apply_style  # noqa: E402
 from tests.support.shapes import write_shape_images  # noqa: E402
 from tests.support.sounds import write_sound, write_two_part_sound  # noqa: E402
 from tests.support.tiny_clap import tiny_clap_dir  # noqa: E402
@@ -37,16 +35,6 @@ QUERY = "a red circle + a rising chirp"
 THRESHOLD = 0.2  # the tiny test models' scores; CLIP's own sit lower, see main_window
 SELECTED = "garden party.mp4"  # previewed: its frame at the match, with the player below
 OUT = ROOT / "docs" / "media-results.png"
-
-
-def wait_until(app: QApplication, condition: object, timeout_ms: int = 60_000) -> None:
-    timer = QElapsedTimer()
-    timer.start()
-    while not condition():  # type: ignore[operator]
-        if timer.elapsed() > timeout_ms:
-            raise TimeoutError("the window did not get there in time")
-        app.processEvents()
-        QApplication.instance().thread().msleep(20)  # type: ignore[union-attr]
 
 
 def write_library(root: Path) -> list[Path]:
@@ -79,22 +67,7 @@ def main() -> int:
     library = Library(home, model=model, device="cpu", audio_model=sound_model)
     library.index([str(root) for root in roots])
 
-    app = QApplication([sys.argv[0]])
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(work))
-    QCoreApplication.setOrganizationName("mediasearch-shot")
-    QCoreApplication.setApplicationName("mediasearch-shot")
-    apply_style(app)
-    controller = Controller(library, settings, home, watch=False)
-    window = MainWindow(controller)
-    window.resize(1280, 800)
-    window.set_threshold(THRESHOLD, "text")
-    window.show()
-    controller.start()
-    wait_until(app, lambda: controller.model_state == MODEL_READY and not controller.indexing)
-    window.search_bar.set_text(QUERY)
-    window.search_bar.edit.returnPressed.emit()
-    wait_until(app, lambda: window.model.rowCount() > 0)
+    app, window = open_searched_window(library, settings, home, work, QUERY, THRESHOLD)
     rows = [window.model.index(r) for r in range(window.model.rowCount())]
     kinds = {str(index.data(KindRole)) for index in rows}
     if not {"image", "video", "audio"} <= kinds:

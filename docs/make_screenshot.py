@@ -43,6 +43,29 @@ def wait_until(app: QApplication, condition: object, timeout_ms: int = 60_000) -
         QApplication.instance().thread().msleep(20)  # type: ignore[union-attr]
 
 
+def open_searched_window(
+    library: Library, settings: Settings, home: Path, work: Path, query: str, threshold: float
+) -> tuple[QApplication, MainWindow]:
+    """The real window over `library`, settled, with the results of `query` showing."""
+    app = QApplication([sys.argv[0]])
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(work))
+    QCoreApplication.setOrganizationName("mediasearch-shot")
+    QCoreApplication.setApplicationName("mediasearch-shot")
+    apply_style(app)
+    controller = Controller(library, settings, home, watch=False)
+    window = MainWindow(controller)
+    window.resize(1280, 800)
+    window.set_threshold(threshold, "text")
+    window.show()
+    controller.start()
+    wait_until(app, lambda: controller.model_state == MODEL_READY and not controller.indexing)
+    window.search_bar.set_text(query)
+    window.search_bar.edit.returnPressed.emit()
+    wait_until(app, lambda: window.model.rowCount() > 0)
+    return app, window
+
+
 def main() -> int:
     cache = Path(os.environ.get("MEDIASEARCH_TEST_MODEL_CACHE", "/tmp/ms-model-cache"))
     model = f"local-dir:{tiny_model_dir(cache)}"
@@ -56,22 +79,7 @@ def main() -> int:
     library = Library(home, model=model, device="cpu")
     library.index([str(photos / "Holidays"), str(photos / "Family")])
 
-    app = QApplication([sys.argv[0]])
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(work))
-    QCoreApplication.setOrganizationName("mediasearch-shot")
-    QCoreApplication.setApplicationName("mediasearch-shot")
-    apply_style(app)
-    controller = Controller(library, settings, home, watch=False)
-    window = MainWindow(controller)
-    window.resize(1280, 800)
-    window.set_threshold(THRESHOLD, "text")
-    window.show()
-    controller.start()
-    wait_until(app, lambda: controller.model_state == MODEL_READY and not controller.indexing)
-    window.search_bar.set_text(QUERY)
-    window.search_bar.edit.returnPressed.emit()
-    wait_until(app, lambda: window.model.rowCount() > 0)
+    app, window = open_searched_window(library, settings, home, work, QUERY, THRESHOLD)
     window.view.setCurrentIndex(window.model.index(0))
     window.toggle_preview()
     window.splitter.setSizes([210, 770, 300])
