@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from mediasearch.core.indexer import IndexSummary, Progress
+from mediasearch.core.responsiveness import freeze_long_lived_objects
 from mediasearch.core.search import Hit, SearchFilters
 from mediasearch.core.weights import ModelUnavailableError, local_weights
 
@@ -85,6 +86,9 @@ class IndexWorker(QObject):
             log.exception("model failed to load")
             self.modelFailed.emit(f"The model could not be loaded: {error}")
             return
+        # Everything loaded so far lives as long as the app: keep full garbage collections,
+        # which hold the interpreter lock, from walking it again and again (stalled the GUI).
+        freeze_long_lived_objects()
         self.modelReady.emit(engine_label(self.library.encoder))
         try:
             self.library.searcher.prepare()
