@@ -22,8 +22,8 @@ from PySide6.QtGui import QPixmap  # noqa: E402
 
 from mediasearch.config import Settings  # noqa: E402
 from mediasearch.core.library import Library  # noqa: E402
+from mediasearch.selftest.shapes import write_shape_images  # noqa: E402
 from mediasearch.ui.results_model import KindRole, PathRole, ThumbnailRole  # noqa: E402
-from tests.support.shapes import write_shape_images  # noqa: E402
 from tests.support.sounds import write_sound, write_two_part_sound  # noqa: E402
 from tests.support.tiny_clap import tiny_clap_dir  # noqa: E402
 from tests.support.tiny_model import tiny_model_dir  # noqa: E402

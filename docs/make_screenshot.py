@@ -21,11 +21,11 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from mediasearch.config import Settings  # noqa: E402
 from mediasearch.core.library import Library  # noqa: E402
+from mediasearch.selftest.shapes import write_shape_images  # noqa: E402
 from mediasearch.ui.controller import MODEL_READY, Controller  # noqa: E402
 from mediasearch.ui.main_window import MainWindow  # noqa: E402
 from mediasearch.ui.results_model import ThumbnailRole  # noqa: E402
 from mediasearch.ui.style import apply_style  # noqa: E402
-from tests.support.shapes import write_shape_images  # noqa: E402
 from tests.support.tiny_model import tiny_model_dir  # noqa: E402
 
 QUERY = "a red circle"

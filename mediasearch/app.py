@@ -30,6 +30,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--model", help="open_clip name:tag, or a local model folder, this run")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="this run")
     parser.add_argument("--backend", choices=("fast", "exact"), help="on a CPU, this run")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this install end to end (drawn photos, a tiny model, no download); "
+        "exit status 0 if it works",
+    )
     # Qt's own options (-platform, -style, ...) pass through to QApplication.
     args, _qt_args = parser.parse_known_args(list(argv))
     return args
@@ -55,6 +61,10 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationDisplayName("mediasearch")
     app.setDesktopFileName(APP_NAME)
     apply_style(app)
+    if args.self_test:
+        from mediasearch.ui.self_test import run_self_test
+
+        return run_self_test(app)
 
     home = home_dir(args.home)
     settings = Settings.load(home)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mediasearch.core.library import Library
-from tests.support.shapes import write_shape_images
+from mediasearch.selftest.shapes import write_shape_images
 from tests.support.tiny_clap import tiny_clap_dir
 from tests.support.tiny_model import tiny_model_dir
 

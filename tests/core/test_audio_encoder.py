@@ -45,7 +45,7 @@ def test_photos_are_indexed_and_found_while_the_sound_model_is_missing(
     make_library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from tests.support.shapes import write_shape_images
+    from mediasearch.selftest.shapes import write_shape_images
 
     folder = tmp_path / "mixed"
     write_shape_images(folder, 12, seed=2)

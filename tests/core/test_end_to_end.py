@@ -12,8 +12,8 @@ from PIL import Image
 
 from mediasearch.core.library import Library
 from mediasearch.core.search import SearchFilters
+from mediasearch.selftest.shapes import draw_shape
 from tests.conftest import ShapeFiles
-from tests.support.shapes import draw_shape
 
 
 def count_encoded(library: Library, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:

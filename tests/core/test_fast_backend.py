@@ -21,7 +21,7 @@ from mediasearch.core.onnx_backend import (
     read_export,
 )
 from mediasearch.core.text_tower import encode_text_to_eot, supports_truncation
-from tests.support.shapes import write_shape_images
+from mediasearch.selftest.shapes import write_shape_images
 
 CAPTIONS = [
     "a red circle",

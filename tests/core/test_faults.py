@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mediasearch.core.library import CATALOG_FILE, INDEX_DIR
-from tests.support.shapes import all_combinations, draw_shape
+from mediasearch.selftest.shapes import all_combinations, draw_shape
 
 KILL_TIMEOUT_S = 300
 

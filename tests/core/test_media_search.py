@@ -10,7 +10,7 @@ import pytest
 
 from mediasearch.core.library import Library
 from mediasearch.core.search import SearchFilters
-from tests.support.shapes import draw_shape, write_shape_images
+from mediasearch.selftest.shapes import draw_shape, write_shape_images
 from tests.support.sounds import SOUNDS, write_sound_files, write_two_part_sound
 from tests.support.videos import (
     write_audio_only_mp4,

@@ -13,8 +13,8 @@ import pytest
 
 from mediasearch.core.library import Library
 from mediasearch.core.search import SearchFilters
+from mediasearch.selftest.shapes import all_combinations, draw_shape
 from tests.faults.test_bad_files import assert_consistent, error_reasons, found_paths
-from tests.support.shapes import all_combinations, draw_shape
 
 LibraryFactory = Callable[..., Library]
 Lock = Callable[[Path, bool], None]  # (folder, locked): make a folder unreadable or readable

@@ -17,7 +17,7 @@ from mediasearch.core import indexer as indexer_module
 from mediasearch.core.library import Library
 from mediasearch.core.media.kinds import KIND_AUDIO, KIND_VIDEO
 from mediasearch.core.search import SearchFilters
-from tests.support.shapes import draw_shape, write_shape_images
+from mediasearch.selftest.shapes import draw_shape, write_shape_images
 from tests.support.sounds import SOUNDS, write_sound
 from tests.support.videos import write_broken_wav, write_truncated_video, write_video
 

@@ -20,8 +20,8 @@ from PIL import Image
 from mediasearch.core.library import Library
 from mediasearch.core.media.errors import MediaError
 from mediasearch.core.media.images import MAX_IMAGE_PIXELS, decode_image
+from mediasearch.selftest.shapes import draw_shape, write_shape_images
 from tests.faults.test_bad_files import assert_consistent, error_reasons, found_paths
-from tests.support.shapes import draw_shape, write_shape_images
 
 LibraryFactory = Callable[..., Library]
 CLAIMED_SIDE = 50_000  # 2,500 megapixels: 7.5 GB as RGB

@@ -16,7 +16,7 @@ import pytest
 from mediasearch.core.backup import BACKUP_DIR, KEEP_BACKUPS, backups, make_backup
 from mediasearch.core.library import CATALOG_FILE, Library
 from mediasearch.core.lock import LibraryLockedError
-from tests.support.shapes import write_shape_images
+from mediasearch.selftest.shapes import write_shape_images
 
 CHILD_TIMEOUT_S = 120
 PAGE_SIZE = 4096

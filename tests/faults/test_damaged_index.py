@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mediasearch.core.library import CATALOG_FILE, INDEX_DIR, Library
-from tests.support.shapes import write_shape_images
+from mediasearch.selftest.shapes import write_shape_images
 
 PHOTOS = 40
 QUERY = "a green star"

@@ -13,8 +13,8 @@ from mediasearch.core.catalog import MAX_CRASHES, STATUS_ERROR
 from mediasearch.core.indexer import PHASE_ENCODING, Progress
 from mediasearch.core.library import Library
 from mediasearch.core.media import worker
+from mediasearch.selftest.shapes import write_shape_images
 from tests.faults.test_bad_files import assert_consistent, error_reasons, found_paths
-from tests.support.shapes import write_shape_images
 from tests.support.videos import write_video
 
 LibraryFactory = Callable[..., Library]

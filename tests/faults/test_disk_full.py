@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from mediasearch.core.library import CATALOG_FILE, INDEX_DIR, Library
+from mediasearch.selftest.shapes import write_shape_images
 from tests.core.test_weights import _Server
-from tests.support.shapes import write_shape_images
 
 CHILD_TIMEOUT_S = 120
 HUB_PATH = "/laion/CLIP-ViT-B-32-laion2B-s34B-b79K/resolve/main/open_clip_model.safetensors"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from mediasearch.core.library import CATALOG_FILE, Library
-from tests.support.shapes import write_shape_images
+from mediasearch.selftest.shapes import write_shape_images
 
 KILLS = 50
 FIRST_PHOTOS = 60

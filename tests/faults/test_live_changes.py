@@ -16,8 +16,8 @@ from mediasearch.core import indexer as indexer_module
 from mediasearch.core.catalog import STATUS_OK
 from mediasearch.core.library import Library
 from mediasearch.core.watcher import FolderWatcher
+from mediasearch.selftest.shapes import write_shape_images
 from tests.faults.conftest import wait_until
-from tests.support.shapes import write_shape_images
 
 WAIT_S = 15.0
 WRITE_CHUNKS = 8

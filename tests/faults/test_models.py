@@ -18,7 +18,7 @@ import pytest
 from mediasearch.core.indexer import Progress
 from mediasearch.core.library import CATALOG_FILE, Library
 from mediasearch.core.weights import ModelSpec, ModelUnavailableError, ensure_pretrained_weights
-from tests.support.shapes import write_shape_images
+from mediasearch.selftest.shapes import write_shape_images
 from tests.support.tiny_model import CONFIG_FILE_NAME, TINY_MODEL_CONFIG, WEIGHTS_FILE_NAME
 
 SPEC = "ViT-B-32:laion2b_s34b_b79k"

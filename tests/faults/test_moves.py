@@ -14,8 +14,8 @@ import pytest
 from mediasearch.core.catalog import FileRecord
 from mediasearch.core.indexer import IndexSummary
 from mediasearch.core.library import Library
+from mediasearch.selftest.shapes import all_combinations, draw_shape
 from tests.faults.test_bad_files import assert_consistent, found_paths
-from tests.support.shapes import all_combinations, draw_shape
 
 LibraryFactory = Callable[..., Library]
 PHOTO_SIDE = 96

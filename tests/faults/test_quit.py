@@ -13,8 +13,8 @@ from pathlib import Path
 from mediasearch.core.catalog import STATUS_OK
 from mediasearch.core.indexer import PHASE_ENCODING
 from mediasearch.core.library import CATALOG_FILE, Library
+from mediasearch.selftest.shapes import write_shape_images
 from tests.faults.conftest import wait_until
-from tests.support.shapes import write_shape_images
 from tests.ui.conftest import wait_model_ready
 
 PHOTO_COUNT = 300

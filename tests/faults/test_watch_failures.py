@@ -13,9 +13,9 @@ import pytest
 from mediasearch.core import watcher as watcher_module
 from mediasearch.core.catalog import STATUS_OK
 from mediasearch.core.watcher import MODE_NATIVE, MODE_POLLING, FolderWatcher
+from mediasearch.selftest.shapes import write_shape_images
 from mediasearch.ui.controller import Controller
 from mediasearch.ui.folders import WATCH_TOOLTIPS
-from tests.support.shapes import write_shape_images
 from tests.ui.conftest import wait_model_ready
 
 WAIT_S = 15.0

@@ -25,9 +25,10 @@ from transformers import (
     RobertaTokenizer,
 )
 
-from .shapes import all_combinations, caption
+from mediasearch.selftest.shapes import all_combinations, caption
+from mediasearch.selftest.training import lr_factor, move_into_place, reproducible_torch
+
 from .sounds import SOUNDS, synthesize
-from .training import lr_factor, move_into_place, reproducible_torch
 
 # ClapFeatureExtractor settings. Real CLAP hears 10 s windows at 48 kHz as 64 mel bins x 1001
 # frames; this one hears 2 s at 16 kHz as 32 bins x 101 frames (32000 // 320 + 1), small

@@ -15,7 +15,7 @@ import numpy as np
 import soundfile
 from PIL import Image
 
-from tests.support.shapes import COLORS, draw_shape
+from mediasearch.selftest.shapes import COLORS, draw_shape
 
 # Solid colours a "blank" segment can use besides the shape colours.
 BLANK_COLORS: dict[str, tuple[int, int, int]] = {

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from mediasearch.core.indexer import PHASE_ENCODING
-from tests.support.shapes import write_shape_images
+from mediasearch.selftest.shapes import write_shape_images
 from tests.ui.conftest import result_paths, search_for, wait_model_ready
 
 

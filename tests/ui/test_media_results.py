@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 from mediasearch.core.media.kinds import KIND_VIDEO, clock
 from mediasearch.core.search import Hit
 from mediasearch.core.thumbs import ThumbnailCache
+from mediasearch.selftest.shapes import write_shape_images
 from mediasearch.ui import preview as preview_module
 from mediasearch.ui.preview import PreviewPane
 from mediasearch.ui.results_model import (
@@ -25,7 +26,6 @@ from mediasearch.ui.results_model import (
 from mediasearch.ui.results_view import ThumbnailDelegate
 from mediasearch.ui.settings_dialog import SettingsDialog
 from mediasearch.ui.thumbnails import ThumbnailLoader
-from tests.support.shapes import write_shape_images
 from tests.support.sounds import SOUNDS, write_sound, write_sound_files, write_two_part_sound
 from tests.support.videos import write_video
 from tests.ui.conftest import InlinePool, result_paths, search_for, wait_model_ready

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mediasearch.selftest.shapes import write_shape_images
 from mediasearch.ui.settings_dialog import SettingsDialog
-from tests.support.shapes import write_shape_images
 from tests.ui.conftest import result_paths, search_for, wait_model_ready
 
 

@@ -1,4 +1,4 @@
-"""Pieces shared by the tiny models the suite trains: seeding, learning-rate schedule, saving."""
+"""What the tiny check models share: seeding, learning-rate schedule, saving into place."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Synthetic "photos" of one coloured shape on a varied, greyish background."""
+"""Drawn "photos" of one coloured shape on a greyish background, for the self-test and tests."""
 
 from __future__ import annotations
 

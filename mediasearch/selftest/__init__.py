@@ -1,0 +1,1 @@
+"""Checks an install can run end to end without a download: drawn photos and a tiny model."""
