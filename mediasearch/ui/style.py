@@ -42,6 +42,20 @@ STYLE_SHEET = f"""
 #previewDetails {{ color: #5b6472; }}
 #dialogTitle {{ font-size: 12pt; font-weight: 600; }}
 #hint {{ color: #6b7482; }}
+#aboutName {{ font-size: 17pt; font-weight: 600; color: #1d2530; }}
+#aboutVersion {{ color: #5b6472; }}
+#aboutSection {{
+    color: #5b6472; font-weight: 600; font-size: 8.5pt; letter-spacing: 0.5px; margin-top: 4px;
+}}
+#aboutPrivacy {{
+    background: #eef3fc; border: 1px solid #c5d5f5; border-radius: 6px; padding: 7px 10px;
+}}
+#componentTable {{ background: #ffffff; border: 1px solid #e3e6eb; border-radius: 4px; }}
+#componentTable::item {{ padding: 0 6px; }}
+#componentTable::item:selected {{ background: #dde7fa; color: #1d2530; }}
+#componentTable QHeaderView::section {{
+    background: #f7f8fa; border: none; border-bottom: 1px solid #e3e6eb; padding: 4px 9px;
+}}
 QStatusBar {{ background: #f7f8fa; border-top: 1px solid #e3e6eb; color: #3b4452; }}
 QStatusBar::item {{ border: none; }}
 #skippedLink {{ color: #b0630b; }}
