@@ -51,6 +51,7 @@ from mediasearch.config import Settings
 from mediasearch.core.media.images import is_image_path
 from mediasearch.core.media.kinds import KIND_AUDIO, KIND_VIDEO, clock
 from mediasearch.core.weights import LOCAL_DIR_PREFIX
+from mediasearch.ui.about_dialog import AboutDialog
 from mediasearch.ui.controller import MODEL_FAILED, MODEL_LOADING, MODEL_READY, Controller
 from mediasearch.ui.empty_state import EmptyState
 from mediasearch.ui.folders import FoldersPanel
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
             "image": float(self._prefs.value("threshold/image", DEFAULT_IMAGE_THRESHOLD)),
         }
         self._missing_dialog: MissingModelDialog | None = None
+        self._about_dialog: AboutDialog | None = None
         self._folders: list[tuple[str, str]] = []
         self._photo_count: int | None = None
         self._searching = False
@@ -294,6 +296,7 @@ class MainWindow(QMainWindow):
         add("Bigger thumbnails", "Ctrl++", lambda: self._step_size(1))
         add("Smaller thumbnails", "Ctrl+-", lambda: self._step_size(-1))
         add("Rescan folders", "F5", self.controller.rescan)
+        add("About mediasearch", QKeySequence.StandardKey.HelpContents, lambda: self.show_about())
         add("Quit", QKeySequence.StandardKey.Quit, self.close)
         copy = add(
             "Copy path",
@@ -593,7 +596,28 @@ class MainWindow(QMainWindow):
             self.controller.apply_settings(settings)
 
         dialog.accepted.connect(accepted)
+        dialog.aboutRequested.connect(lambda: self.show_about(dialog))
         dialog.open()
+
+    def show_about(self, parent: QWidget | None = None) -> None:
+        """The About box (F1, or About in Settings, over which it then opens); one at a time."""
+        if self._about_dialog is not None:
+            self._about_dialog.raise_()
+            self._about_dialog.activateWindow()
+            return
+        dialog = AboutDialog(self.controller.settings, parent or self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # Gone once closed, or with the Settings dialog it was opened over.
+        dialog.destroyed.connect(self._forget_about)
+        self._about_dialog = dialog
+        dialog.open()
+
+    def _forget_about(self) -> None:
+        self._about_dialog = None
+
+    @property
+    def about_dialog(self) -> AboutDialog | None:
+        return self._about_dialog
 
     # -- thumbnails, preview ---------------------------------------------------------------
 

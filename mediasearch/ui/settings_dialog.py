@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -40,6 +41,8 @@ DEVICES = (
 
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; `settings()` returns the result after `accept`."""
+
+    aboutRequested = Signal()  # the About button: the window opens About over this dialog
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -145,7 +148,16 @@ class SettingsDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        # Apart from OK and Cancel, on the left, wherever the platform puts those two.
+        self.about_button = QPushButton("About mediasearch…")
+        self.about_button.setToolTip("Version, your models' licences and what is included (F1)")
+        self.about_button.setAutoDefault(False)
+        self.about_button.clicked.connect(self.aboutRequested)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.about_button)
+        bottom.addStretch(1)
+        bottom.addWidget(buttons)
+        layout.addLayout(bottom)
 
     def settings(self) -> Settings:
         return replace(
