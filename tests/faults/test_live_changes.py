@@ -44,9 +44,11 @@ class LiveLibrary:
             except BaseException as error:  # the test fails on it, in the test's thread
                 self.failures.append(error)
             self.applied += 1
+            self.batches.task_done()
 
     def settled(self) -> bool:
-        return self.batches.empty()
+        # Not just an empty queue: the batch taken last may still be being applied.
+        return self.batches.unfinished_tasks == 0
 
     def close(self) -> None:
         self.watcher.stop()
