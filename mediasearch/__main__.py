@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from mediasearch.cli import VERBS
 from mediasearch.cli import main as cli_main
+from mediasearch.frozen import is_frozen, use_system_certificates
 
 CLI_ONLY_FLAGS = {"-h", "--help", "--version"}
 
@@ -19,6 +20,8 @@ def wants_gui(argv: Sequence[str]) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     # Video decoding runs in spawned worker processes; a frozen app must hand them over here.
     multiprocessing.freeze_support()
+    if is_frozen():
+        use_system_certificates()
     args = list(sys.argv[1:] if argv is None else argv)
     if wants_gui(args):
         from mediasearch.app import run_app  # Qt is imported only when the app is wanted

@@ -48,7 +48,9 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 log "installing mediasearch and PyInstaller"
 "$venv/bin/python" -m pip install --upgrade pip
-"$venv/bin/python" -m pip install . pyinstaller
+# hnswlib compiles from source; -march=native would make an app that crashes on older CPUs.
+export HNSWLIB_NO_NATIVE=1
+"$venv/bin/python" -m pip install ".[audio,player]" pyinstaller
 
 log "running PyInstaller"
 "$venv/bin/pyinstaller" packaging/mediasearch.spec --noconfirm

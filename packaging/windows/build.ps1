@@ -108,7 +108,9 @@ try {
     if ($TorchIndexUrl) {
         Invoke-Native $venvPython @("-m", "pip", "install", "torch", "torchvision", "--index-url", $TorchIndexUrl)
     }
-    Invoke-Native $venvPython @("-m", "pip", "install", ".", "pyinstaller")
+    # hnswlib compiles from source: keep it portable (no -march=native).
+    $env:HNSWLIB_NO_NATIVE = "1"
+    Invoke-Native $venvPython @("-m", "pip", "install", ".[audio,player]", "pyinstaller")
 
     Invoke-Native $venvPython @("-m", "PyInstaller", "packaging\mediasearch.spec", "--noconfirm")
     $exe = Join-Path $repo "dist\mediasearch\mediasearch.exe"

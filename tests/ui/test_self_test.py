@@ -31,6 +31,7 @@ def test_self_test_passes_with_a_working_model(qapp, suite_model) -> None:
     assert code == 0, "\n".join(lines)
     assert any('"a red circle" found red-circle-' in line for line in lines)
     assert any("photos like a blue star: blue-star-" in line for line in lines)
+    assert any('"a yellow star" among videos: shapes.mp4 at 0:03' in line for line in lines)
     assert lines[-1].startswith("passed in")
 
 
