@@ -88,8 +88,12 @@ class AudioEncoder:
                     "Install it with: pip install 'mediasearch[audio]'.",
                 )
             from transformers import ClapModel, ClapProcessor
+            from transformers.utils import logging as transformers_logging
 
             from mediasearch.core.encoder import pick_device
+
+            # Its weight-loading bar would interleave with the CLI's own progress bar.
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
             folder = self._folder()
             try:
