@@ -28,6 +28,7 @@ from mediasearch.config import Settings
 from mediasearch.core.audio_encoder import transformers_available
 from mediasearch.ui.about_dialog import WEBSITE_COLUMN, AboutDialog
 from mediasearch.ui.settings_dialog import SettingsDialog
+from tests.ui.test_core_is_qt_free import BLOCK_QT, NO_QT_LOADED
 
 DEFAULT_SPEC = "ViT-B-32:laion2b_s34b_b79k"
 
@@ -252,21 +253,13 @@ def test_listed_licences_match_the_installed_metadata(component):
         assert re.search(SPELLINGS[spdx], declared), f"{spdx} not in {declared!r}"
 
 
-QT_FREE_SCRIPT = """
-import sys
-
-class BlockQt:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("PySide6", "shiboken6"):
-            raise ImportError(f"{name} is blocked in this test")
-        return None
-
-sys.meta_path.insert(0, BlockQt())
-from mediasearch.about import details_text
-text = details_text("ViT-B-32:laion2b_s34b_b79k", None)
-assert not any(m.split(".")[0] in ("PySide6", "shiboken6") for m in sys.modules)
-print(text)
-"""
+QT_FREE_SCRIPT = (
+    BLOCK_QT
+    + "from mediasearch.about import details_text\n"
+    + 'text = details_text("ViT-B-32:laion2b_s34b_b79k", None)\n'
+    + NO_QT_LOADED
+    + "print(text)\n"
+)
 
 
 def test_about_is_qt_free_so_the_cli_and_the_spec_can_use_it():

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import mediasearch
 
-SCRIPT = textwrap.dedent(
+# Prepended to a child's script: any import of Qt fails, as on a machine without it.
+BLOCK_QT = textwrap.dedent(
     """
-    import importlib, pkgutil, sys
+    import sys
 
     class BlockQt:
         def find_spec(self, name, path=None, target=None):
@@ -20,15 +21,31 @@ SCRIPT = textwrap.dedent(
             return None
 
     sys.meta_path.insert(0, BlockQt())
+    """
+)
+NO_QT_LOADED = (
+    '\nassert not any(m.split(".")[0] in ("PySide6", "shiboken6") for m in sys.modules)\n'
+)
+
+SCRIPT = (
+    BLOCK_QT
+    + textwrap.dedent(
+        """
+    import importlib, pkgutil
     import mediasearch.core
-    names = ["mediasearch.cli", "mediasearch.config"]
-    for info in pkgutil.walk_packages(mediasearch.core.__path__, "mediasearch.core."):
-        names.append(info.name)
+    import mediasearch.selftest
+
+    # The CLI, the core, and what the CLI, the installers' scripts and the self-test share.
+    names = ["mediasearch.cli", "mediasearch.config", "mediasearch.about", "mediasearch.frozen"]
+    for package in (mediasearch.core, mediasearch.selftest):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            names.append(info.name)
     for name in names:
         importlib.import_module(name)
-    assert not any(m.split(".")[0] in ("PySide6", "shiboken6") for m in sys.modules)
-    print("imported", len(names))
     """
+    )
+    + NO_QT_LOADED
+    + 'print("imported", len(names))\n'
 )
 
 
