@@ -36,7 +36,8 @@ BAR_WIDTH = 30
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mediasearch",
-        description="Private, local search for your own photos. Run with no command for the app.",
+        description="Private, local search for your own photos, videos and sounds. Run with "
+        "no command for the app; `mediasearch --self-test` checks this install end to end.",
     )
     parser.add_argument("--version", action="version", version=f"mediasearch {__version__}")
     parser.add_argument("--home", help="data folder (default: $MEDIASEARCH_HOME or the OS's)")
