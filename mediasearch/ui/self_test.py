@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings
+from PySide6.QtCore import QEventLoop, QSettings
 from PySide6.QtWidgets import QApplication
 
 from mediasearch import __version__
@@ -244,4 +244,3 @@ def _wait(app: QApplication, done: Callable[[], bool], timeout_s: float, what: s
             raise SelfTestFailed(f"{what} took longer than {timeout_s:.0f} s")
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         time.sleep(POLL_S)
-    QCoreApplication.sendPostedEvents()
